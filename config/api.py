@@ -1,0 +1,83 @@
+"""The JSON API (django-ninja) at /api/v1/: one router per context, one error format.
+
+Every error body is ``{"code": str, "message": str, "fields": {field: [messages]}}``.
+"""
+
+from __future__ import annotations
+
+import json
+
+from django.http import Http404, HttpRequest, HttpResponse
+from ninja import NinjaAPI
+from ninja.errors import AuthenticationError, AuthorizationError, HttpError, ValidationError
+
+from embudo.accounts.api import BearerToken
+from embudo.accounts.api import router as accounts_router
+from embudo.core.exceptions import DomainError
+from embudo.leads.api import router as leads_router
+
+api = NinjaAPI(
+    title="Embudo API",
+    version="1",
+    description="Capture, score, route and follow up leads. Authenticate with `Authorization: Bearer <token>` "
+    "(create one with `embudo token create --user EMAIL --name NAME`).",
+    urls_namespace="api",
+    auth=BearerToken(),
+)
+api.add_router("/leads", leads_router)
+api.add_router("/me", accounts_router)
+
+
+def error_response(
+    request: HttpRequest, status: int, code: str, message: str, fields: dict[str, list[str]] | None = None
+) -> HttpResponse:
+    return api.create_response(request, {"code": code, "message": message, "fields": fields or {}}, status=status)
+
+
+def _field_name(loc: list[object]) -> str:
+    parts = [str(p) for p in loc if p not in ("body", "query", "path", "payload", "header")]
+    return ".".join(parts) or "body"
+
+
+@api.exception_handler(ValidationError)
+def on_validation_error(request: HttpRequest, exc: ValidationError) -> HttpResponse:
+    fields: dict[str, list[str]] = {}
+    for error in exc.errors:
+        message = str(error.get("msg", "Invalid value."))
+        if error.get("type") == "extra_forbidden":
+            message = "Unknown field."
+        fields.setdefault(_field_name(list(error.get("loc", []))), []).append(message)
+    return error_response(request, 422, "validation_error", "Some fields are not valid.", fields)
+
+
+@api.exception_handler(DomainError)
+def on_domain_error(request: HttpRequest, exc: DomainError) -> HttpResponse:
+    body_fields = exc.fields
+    response = error_response(request, exc.status, exc.code, exc.message, body_fields)
+    return response
+
+
+@api.exception_handler(AuthenticationError)
+def on_authentication_error(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
+    response = error_response(request, 401, "unauthorized", "Send a valid token: Authorization: Bearer <token>.")
+    response["WWW-Authenticate"] = 'Bearer realm="embudo"'
+    return response
+
+
+@api.exception_handler(AuthorizationError)
+def on_authorization_error(request: HttpRequest, exc: AuthorizationError) -> HttpResponse:
+    return error_response(request, 403, "permission_denied", "You are not allowed to do this.")
+
+
+@api.exception_handler(Http404)
+def on_not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
+    return error_response(request, 404, "not_found", "Not found.")
+
+
+@api.exception_handler(HttpError)
+def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+    if isinstance(exc.__cause__, json.JSONDecodeError | UnicodeDecodeError):
+        return error_response(
+            request, 422, "malformed_json", "The request body is not valid JSON.", {"body": [str(exc.__cause__)]}
+        )
+    return error_response(request, exc.status_code, "http_error", exc.message)

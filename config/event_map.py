@@ -1,0 +1,10 @@
+"""Which jobs react to which domain event. Read top to bottom: this is the flow of Embudo.
+
+Keys are event type names (``<context>.<EventClass>``); values are procrastinate task names.
+``core.events.publish()`` defers one job per subscriber in the publisher's transaction.
+"""
+
+EVENT_SUBSCRIBERS: dict[str, list[str]] = {
+    "leads.LeadCreated": ["leads.refresh_company_stats"],
+    "leads.LeadUpdated": ["leads.refresh_company_stats"],
+}

@@ -1,0 +1,13 @@
+from django.urls import include, path
+from django.views.generic import RedirectView
+
+from config.api import api
+from embudo.core import views as core_views
+
+urlpatterns = [
+    path("", RedirectView.as_view(pattern_name="leads:list", permanent=False)),
+    path("healthz", core_views.healthz, name="healthz"),
+    path("api/v1/", api.urls),
+    path("accounts/", include("embudo.accounts.urls")),
+    path("leads/", include("embudo.leads.urls")),
+]

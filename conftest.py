@@ -1,0 +1,16 @@
+"""Test database: a throwaway embedded PostgreSQL per test session (or DATABASE_URL when set)."""
+
+from __future__ import annotations
+
+import pytest
+from django.conf import settings
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(tmp_path_factory: pytest.TempPathFactory) -> None:
+    db = settings.DATABASES["default"]
+    # Lets procrastinate's worker threads close their connections at teardown.
+    db["CONN_MAX_AGE"] = 0
+    if db["ENGINE"] == "embudo.core.db.pgembedded":
+        db["EMBEDDED_PGDATA"] = str(tmp_path_factory.mktemp("pg") / "data")
+        db["EMBEDDED_CLEANUP"] = "delete"

@@ -1,0 +1,88 @@
+"""Keyset ("seek") pagination: pages stay fast at any depth, unlike OFFSET.
+
+A cursor is an opaque, URL-safe encoding of the last row's sort key and id.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Generic, TypeVar
+
+from django.db.models import Expression, F, Model, QuerySet, Value
+from django.db.models.fields import BooleanField
+
+T = TypeVar("T", bound=Model)
+
+
+class RowLessThan(Expression):
+    """``(a, b) < (x, y)`` (or ``>``): PostgreSQL compares row values and can use a composite index."""
+
+    output_field = BooleanField()
+
+    def __init__(self, columns: list[str], values: list[Any], *, greater: bool = False):
+        super().__init__()
+        self.columns = [F(c) for c in columns]
+        self.values = [Value(v) for v in values]
+        self.greater = greater
+
+    def get_source_expressions(self) -> list[Any]:
+        return [*self.columns, *self.values]
+
+    def set_source_expressions(self, exprs: list[Any]) -> None:
+        n = len(self.columns)
+        self.columns, self.values = list(exprs[:n]), list(exprs[n:])
+
+    def as_sql(self, compiler: Any, connection: Any) -> tuple[str, list[Any]]:
+        params: list[Any] = []
+        parts = []
+        for group in (self.columns, self.values):
+            sqls = []
+            for expr in group:
+                sql, p = compiler.compile(expr)
+                sqls.append(sql)
+                params.extend(p)
+            parts.append("(" + ", ".join(sqls) + ")")
+        op = ">" if self.greater else "<"
+        return f"{parts[0]} {op} ROW{parts[1]}", params
+
+
+def encode_cursor(values: list[Any]) -> str:
+    raw = json.dumps([v.isoformat() if isinstance(v, datetime) else v for v in values])
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> list[Any]:
+    padded = cursor + "=" * (-len(cursor) % 4)
+    try:
+        values = json.loads(base64.urlsafe_b64decode(padded.encode()).decode())
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ValueError("Invalid cursor.") from exc
+    if not isinstance(values, list):
+        raise ValueError("Invalid cursor.")
+    return values
+
+
+@dataclass
+class Page(Generic[T]):
+    items: list[T]
+    next_cursor: str | None
+
+
+def seek(queryset: QuerySet[T], *, key: str, descending: bool, cursor: str | None, limit: int) -> Page[T]:
+    """One page of ``queryset`` ordered by (``key``, id), both ascending or both descending."""
+    if cursor:
+        values = decode_cursor(cursor)
+        if len(values) != 2:
+            raise ValueError("Invalid cursor.")
+        queryset = queryset.filter(RowLessThan([key, "id"], values, greater=not descending))
+    order = [f"-{key}", "-id"] if descending else [key, "id"]
+    rows = list(queryset.order_by(*order)[: limit + 1])
+    next_cursor = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        last = rows[-1]
+        next_cursor = encode_cursor([getattr(last, key), last.pk])
+    return Page(items=rows, next_cursor=next_cursor)

@@ -1,0 +1,54 @@
+"""publish() records the event and defers subscriber jobs atomically; a real worker runs them."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection, transaction
+from procrastinate.contrib.django import app as procrastinate_app
+from procrastinate.contrib.django.models import ProcrastinateJob
+
+from embudo.core.models import DomainEvent
+from embudo.leads import services as lead_services
+from embudo.leads.models import Company
+from embudo.leads.tests.factories import CompanyFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_publish_records_event_and_defers_one_job_per_subscriber(django_user_model: type) -> None:
+    lead = lead_services.create_lead(actor=None, data={"email": "ana@example.es", "first_name": "Ana"})
+
+    event = DomainEvent.objects.get(lead_id=lead.pk, type="leads.LeadCreated")
+    assert event.payload["fields"]["email"] == "ana@example.es"
+    jobs = ProcrastinateJob.objects.filter(task_name="leads.refresh_company_stats")
+    assert [job.args for job in jobs] == [{"event_id": event.pk}]
+
+
+def test_rollback_discards_event_and_jobs() -> None:
+    with pytest.raises(RuntimeError), transaction.atomic():
+        lead_services.create_lead(actor=None, data={"email": "rollback@example.es"})
+        raise RuntimeError("boom")
+
+    assert not DomainEvent.objects.exists()
+    assert not ProcrastinateJob.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_real_worker_runs_subscriber_job() -> None:
+    company = CompanyFactory(name="Acme", domain="acme.example")
+    lead_services.create_lead(actor=None, data={"email": "a@acme.example", "first_name": "A"})
+    lead = lead_services.create_lead(actor=None, data={"email": "b@acme.example", "first_name": "B"})
+    from embudo.leads.models import Lead
+
+    Lead.objects.filter(email__endswith="@acme.example").update(company=company)
+    del lead
+    connection.close()
+
+    with procrastinate_app.replace_connector(procrastinate_app.connector.get_worker_connector()) as worker_app:  # type: ignore[attr-defined]
+        worker_app.run_worker(wait=False, install_signal_handlers=False, listen_notify=False)
+
+    company = Company.objects.get(pk=company.pk)
+    assert company.lead_count == 2
+    assert company.last_lead_at is not None
+    statuses = set(ProcrastinateJob.objects.values_list("status", flat=True))
+    assert statuses == {"succeeded"}

@@ -1,0 +1,149 @@
+"""Pure lead rules: field limits, light normalization and validation (no Django imports).
+
+Intake (capture context) adds full normalization (E.164 phones, names, countries); this module
+holds what every write of a lead must respect, whatever the channel.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from email_validator import EmailNotValidError, validate_email
+
+MAX_LENGTHS: Mapping[str, int] = {
+    "first_name": 100,
+    "last_name": 100,
+    "email": 254,
+    "phone": 32,
+    "job_title": 150,
+    "company_name": 200,
+    "street_address": 200,
+    "address_line2": 200,
+    "city": 100,
+    "region": 100,
+    "postal_code": 20,
+    "country": 2,
+    "language": 5,
+    "source": 64,
+}
+TEXT_FIELDS = tuple(MAX_LENGTHS)
+LIFECYCLE_STAGES = ("subscriber", "lead", "mql", "sql", "opportunity", "customer", "pql", "disqualified")
+STATUSES = ("new", "working", "nurturing", "qualified", "disqualified", "converted")
+GRADES = ("cold", "warm", "hot")
+LANGUAGES = ("en", "es")
+_PHONE_CHARS = re.compile(r"^\+?[0-9 ().\-/]+$")
+_WHITESPACE = re.compile(r"\s+")
+
+
+@dataclass(frozen=True)
+class FieldErrors:
+    errors: Mapping[str, tuple[str, ...]]
+
+    def __bool__(self) -> bool:
+        return bool(self.errors)
+
+
+def clean_text(value: str) -> str:
+    """Trim and collapse inner whitespace."""
+    return _WHITESPACE.sub(" ", value).strip()
+
+
+def normalize_email(value: str) -> str:
+    """Syntax-check an email without network and return it lower-cased; raises ValueError."""
+    value = value.strip()
+    if not value:
+        return ""
+    try:
+        result = validate_email(value, check_deliverability=False)
+    except EmailNotValidError as exc:
+        raise ValueError(str(exc)) from exc
+    return result.normalized.lower()
+
+
+def phone_digits(value: str) -> str:
+    return "".join(ch for ch in value if ch.isdigit())
+
+
+def normalize_phone(value: str) -> str:
+    """Keep a leading + and the digits; raises ValueError for text that is not a phone number."""
+    value = value.strip()
+    if not value:
+        return ""
+    digits = phone_digits(value)
+    if not _PHONE_CHARS.match(value) or not 6 <= len(digits) <= 15:
+        raise ValueError("Enter a phone number: 6 to 15 digits, optionally starting with +.")
+    return ("+" if value.startswith("+") or value.startswith("00") else "") + digits.removeprefix(
+        "00" if value.startswith("00") else ""
+    )
+
+
+def clean_lead_fields(data: Mapping[str, Any]) -> tuple[dict[str, Any], FieldErrors]:
+    """Validate and normalize the text/choice fields present in ``data``.
+
+    Returns the cleaned values and per-field messages; callers must store nothing when there
+    are errors.
+    """
+    cleaned: dict[str, Any] = {}
+    errors: dict[str, list[str]] = {}
+
+    def fail(field: str, message: str) -> None:
+        errors.setdefault(field, []).append(message)
+
+    for field, raw in data.items():
+        if field in TEXT_FIELDS:
+            if raw is None:
+                raw = ""
+            if not isinstance(raw, str):
+                fail(field, "Must be text.")
+                continue
+            value = clean_text(raw)
+            if len(value) > MAX_LENGTHS[field]:
+                fail(field, f"At most {MAX_LENGTHS[field]} characters.")
+                continue
+            try:
+                if field == "email":
+                    value = normalize_email(value)
+                elif field == "phone":
+                    value = normalize_phone(value)
+                elif field == "country":
+                    value = value.upper()
+                    if value and not re.fullmatch(r"[A-Z]{2}", value):
+                        raise ValueError("Use a two-letter ISO 3166 country code, e.g. ES.")
+                elif field == "language":
+                    value = value.lower()
+                    if value and value not in LANGUAGES:
+                        raise ValueError(f"Use one of: {', '.join(LANGUAGES)}.")
+            except ValueError as exc:
+                fail(field, str(exc))
+                continue
+            cleaned[field] = value
+        elif field in ("lifecycle_stage", "status", "grade"):
+            allowed = {"lifecycle_stage": LIFECYCLE_STAGES, "status": STATUSES, "grade": GRADES}[field]
+            if raw not in allowed:
+                fail(field, f"Use one of: {', '.join(allowed)}.")
+                continue
+            cleaned[field] = raw
+        else:
+            cleaned[field] = raw
+    return cleaned, FieldErrors({k: tuple(v) for k, v in errors.items()})
+
+
+def has_identity(values: Mapping[str, Any]) -> bool:
+    """A lead needs at least a way to reach or name the person."""
+    return any(values.get(key) for key in ("email", "phone", "first_name", "last_name"))
+
+
+def search_terms(query: str) -> str:
+    """What to look for in a lead's search haystack: lower-cased text, or bare digits for phones."""
+    query = clean_text(query).lower()
+    if query and _PHONE_CHARS.match(query) and len(phone_digits(query)) >= 4:
+        return phone_digits(query)
+    return query
+
+
+def changed_fields(before: Mapping[str, Any], after: Mapping[str, Any]) -> dict[str, list[Any]]:
+    """``{field: [old, new]}`` for every key of ``after`` whose value differs from ``before``."""
+    return {key: [before.get(key), value] for key, value in after.items() if before.get(key) != value}

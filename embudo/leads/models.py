@@ -1,0 +1,155 @@
+from django.conf import settings
+from django.contrib.postgres.indexes import GinIndex
+from django.db import models
+from django.db.models import Q, Value
+from django.db.models.functions import Coalesce, Concat, Lower
+from django.utils.translation import gettext_lazy as _
+
+
+class LifecycleStage(models.TextChoices):
+    SUBSCRIBER = "subscriber", _("Subscriber")
+    LEAD = "lead", _("Lead")
+    MQL = "mql", _("Marketing qualified")
+    SQL = "sql", _("Sales qualified")
+    OPPORTUNITY = "opportunity", _("Opportunity")
+    CUSTOMER = "customer", _("Customer")
+    PQL = "pql", _("Product qualified")
+    DISQUALIFIED = "disqualified", _("Disqualified")
+
+
+class LeadStatus(models.TextChoices):
+    NEW = "new", _("New")
+    WORKING = "working", _("Working")
+    NURTURING = "nurturing", _("Nurturing")
+    QUALIFIED = "qualified", _("Qualified")
+    DISQUALIFIED = "disqualified", _("Disqualified")
+    CONVERTED = "converted", _("Converted")
+
+
+class Grade(models.TextChoices):
+    COLD = "cold", _("Cold")
+    WARM = "warm", _("Warm")
+    HOT = "hot", _("Hot")
+
+
+class CompanySize(models.TextChoices):
+    S1_10 = "1-10", "1-10"
+    S11_50 = "11-50", "11-50"
+    S51_200 = "51-200", "51-200"
+    S201_500 = "201-500", "201-500"
+    S501_1000 = "501-1000", "501-1000"
+    S1000_PLUS = "1000+", "1000+"
+
+
+class Company(models.Model):
+    name = models.CharField(_("name"), max_length=200)
+    domain = models.CharField(_("domain"), max_length=253, blank=True)
+    industry = models.CharField(_("industry"), max_length=100, blank=True)
+    size = models.CharField(_("size"), max_length=10, choices=CompanySize.choices, blank=True)
+    country = models.CharField(_("country"), max_length=2, blank=True)
+    lead_count = models.PositiveIntegerField(default=0)
+    last_lead_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name_plural = "companies"
+        constraints = [
+            models.UniqueConstraint(fields=["domain"], condition=~Q(domain=""), name="company_domain_uniq"),
+        ]
+        indexes = [
+            GinIndex(fields=["name"], opclasses=["gin_trgm_ops"], name="company_name_trgm"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Lead(models.Model):
+    """A person who may buy. One record per person; the timeline is ``core.DomainEvent`` by ``lead_id``."""
+
+    first_name = models.CharField(_("first name"), max_length=100, blank=True)
+    last_name = models.CharField(_("last name"), max_length=100, blank=True)
+    email = models.CharField(_("email"), max_length=254, blank=True)
+    phone = models.CharField(_("phone"), max_length=32, blank=True)
+    job_title = models.CharField(_("job title"), max_length=150, blank=True)
+    company = models.ForeignKey(
+        Company, on_delete=models.SET_NULL, null=True, blank=True, related_name="leads", verbose_name=_("company")
+    )
+    # What the person wrote as their company; ``company`` is the matched organisation.
+    company_name = models.CharField(_("company name"), max_length=200, blank=True)
+    street_address = models.CharField(_("street address"), max_length=200, blank=True)
+    address_line2 = models.CharField(_("address line 2"), max_length=200, blank=True)
+    city = models.CharField(_("city"), max_length=100, blank=True)
+    region = models.CharField(_("region"), max_length=100, blank=True)
+    postal_code = models.CharField(_("postal code"), max_length=20, blank=True)
+    country = models.CharField(_("country"), max_length=2, blank=True)
+    language = models.CharField(_("language"), max_length=5, blank=True)
+    source = models.CharField(_("source"), max_length=64, blank=True)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="owned_leads",
+        verbose_name=_("owner"),
+        db_index=False,  # covered by lead_owner_created_idx
+    )
+    team = models.ForeignKey(
+        "accounts.Team", on_delete=models.SET_NULL, null=True, blank=True, related_name="leads",
+        verbose_name=_("team"),
+        db_index=False,  # covered by lead_team_created_idx
+    )
+    lifecycle_stage = models.CharField(
+        _("lifecycle stage"), max_length=20, choices=LifecycleStage.choices, default=LifecycleStage.LEAD
+    )
+    status = models.CharField(_("status"), max_length=20, choices=LeadStatus.choices, default=LeadStatus.NEW)
+    score = models.IntegerField(_("score"), default=0)
+    grade = models.CharField(_("grade"), max_length=10, choices=Grade.choices, default=Grade.COLD)
+    custom_fields = models.JSONField(_("custom fields"), default=dict, blank=True)
+    created_at = models.DateTimeField(_("created"), db_index=False)
+    updated_at = models.DateTimeField(_("updated"))
+    # Lower-cased haystack for substring search (GIN trigram index): name, email, company, phone.
+    search_text = models.GeneratedField(
+        expression=Lower(
+            Concat(
+                Coalesce("first_name", Value("")),
+                Value(" "),
+                Coalesce("last_name", Value("")),
+                Value(" "),
+                Coalesce("email", Value("")),
+                Value(" "),
+                Coalesce("company_name", Value("")),
+                Value(" "),
+                Coalesce("phone", Value("")),
+            )
+        ),
+        output_field=models.TextField(),
+        db_persist=True,
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(Lower("email"), condition=~Q(email=""), name="lead_email_lower_uniq"),
+            models.CheckConstraint(condition=Q(score__gte=-1000) & Q(score__lte=1000), name="lead_score_range"),
+        ]
+        indexes = [
+            models.Index(fields=["-created_at", "-id"], name="lead_created_idx"),
+            models.Index(fields=["owner", "-created_at", "-id"], name="lead_owner_created_idx"),
+            models.Index(fields=["team", "-created_at", "-id"], name="lead_team_created_idx"),
+            models.Index(
+                fields=["team", "-created_at", "-id"],
+                condition=Q(owner__isnull=True),
+                name="lead_team_unassigned_idx",
+            ),
+            models.Index(fields=["-score", "-id"], name="lead_score_idx"),
+            models.Index(fields=["phone"], condition=~Q(phone=""), name="lead_phone_idx"),
+            GinIndex(fields=["search_text"], opclasses=["gin_trgm_ops"], name="lead_search_trgm"),
+        ]
+
+    def __str__(self) -> str:
+        return self.full_name or self.email or f"Lead #{self.pk}"
+
+    @property
+    def full_name(self) -> str:
+        return " ".join(part for part in (self.first_name, self.last_name) if part)

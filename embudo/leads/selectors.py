@@ -1,0 +1,106 @@
+"""Reads of the leads context. Everything a user sees goes through ``leads_visible_to``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from django.db.models import Q, QuerySet
+
+from embudo.accounts import domain as accounts_domain
+from embudo.accounts import selectors as accounts_selectors
+from embudo.accounts.models import User
+from embudo.core.models import DomainEvent
+from embudo.core.pagination import Page, seek
+from embudo.leads import domain
+from embudo.leads.models import Company, Lead
+
+SORTS: dict[str, tuple[str, bool]] = {
+    "-created": ("created_at", True),
+    "created": ("created_at", False),
+    "-updated": ("updated_at", True),
+    "-score": ("score", True),
+    "score": ("score", False),
+    "last_name": ("last_name", False),
+}
+DEFAULT_SORT = "-created"
+
+
+@dataclass(frozen=True)
+class LeadFilters:
+    search: str = ""
+    owner_id: int | None = None
+    unassigned: bool = False
+    team_id: int | None = None
+    lifecycle_stage: str = ""
+    status: str = ""
+    grade: str = ""
+    source: str = ""
+    country: str = ""
+    sort: str = DEFAULT_SORT
+    extra: dict[str, str] = field(default_factory=dict)
+
+
+def leads_visible_to(user: User) -> QuerySet[Lead]:
+    """Role scoping: reps see their own leads and their teams' unassigned ones; managers their
+    teams' leads (and their own); marketing and admins everything."""
+    leads = Lead.objects.all()
+    if accounts_domain.sees_all_leads(user.role):
+        return leads
+    team_ids = accounts_selectors.team_ids_of(user)
+    if user.role == "manager":
+        return leads.filter(Q(team_id__in=team_ids) | Q(owner_id=user.pk))
+    return leads.filter(Q(owner_id=user.pk) | Q(owner_id__isnull=True, team_id__in=team_ids))
+
+
+def filter_leads(leads: QuerySet[Lead], filters: LeadFilters) -> QuerySet[Lead]:
+    if filters.search:
+        terms = domain.search_terms(filters.search)
+        if terms:
+            leads = leads.filter(search_text__contains=terms)
+    if filters.owner_id is not None:
+        leads = leads.filter(owner_id=filters.owner_id)
+    if filters.unassigned:
+        leads = leads.filter(owner_id__isnull=True)
+    if filters.team_id is not None:
+        leads = leads.filter(team_id=filters.team_id)
+    for name in ("lifecycle_stage", "status", "grade", "source", "country"):
+        value = getattr(filters, name)
+        if value:
+            leads = leads.filter(**{name: value})
+    return leads
+
+
+def list_leads_visible_to(user: User, *, filters: LeadFilters, cursor: str | None = None, limit: int = 50) -> Page[Lead]:
+    key, descending = SORTS.get(filters.sort, SORTS[DEFAULT_SORT])
+    leads = filter_leads(leads_visible_to(user), filters).select_related("owner", "company", "team")
+    return seek(leads, key=key, descending=descending, cursor=cursor, limit=limit)
+
+
+def get_lead_visible_to(user: User, lead_id: int) -> Lead | None:
+    return leads_visible_to(user).select_related("owner", "company", "team").filter(pk=lead_id).first()
+
+
+def list_timeline(lead_id: int, *, limit: int = 100, types: list[str] | None = None) -> list[DomainEvent]:
+    events = DomainEvent.objects.filter(lead_id=lead_id)
+    if types:
+        events = events.filter(type__in=types)
+    return list(events.order_by("-occurred_at", "-id")[:limit])
+
+
+def actor_names(events: list[DomainEvent]) -> dict[int, str]:
+    ids = {e.actor_id for e in events if e.actor_id}
+    return {u.pk: u.display_name for u in User.objects.filter(pk__in=ids)} if ids else {}
+
+
+def list_companies(search: str = "", limit: int = 20) -> list[Company]:
+    companies = Company.objects.all()
+    if search:
+        companies = companies.filter(name__icontains=search)
+    return list(companies.order_by("name")[:limit])
+
+
+def count_leads_visible_to(user: User, *, filters: LeadFilters, cap: int = 10_000) -> tuple[int, bool]:
+    """Count matching leads up to ``cap`` (exact counts at 1M rows are slow); returns (count, capped)."""
+    ids = filter_leads(leads_visible_to(user), filters).values("id")[: cap + 1]
+    n = Lead.objects.filter(id__in=ids).count()
+    return min(n, cap), n > cap

@@ -1,0 +1,162 @@
+"""Writes of the leads context. Every write validates first, stores nothing on error, and
+publishes an event in the same transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.db.models import Count, Max
+
+from embudo.accounts import selectors as accounts_selectors
+from embudo.accounts.models import Team, User
+from embudo.core import clock
+from embudo.core import events as core_events
+from embudo.leads import domain, selectors
+from embudo.leads.events import LeadCreated, LeadUpdated, NoteAdded
+from embudo.leads.exceptions import DuplicateLead, InvalidLead, LeadNotFound, OwnerNotAllowed
+from embudo.leads.models import Company, Lead
+
+EDITABLE_FIELDS = (*domain.TEXT_FIELDS, "lifecycle_stage", "status", "custom_fields", "owner_id", "team_id")
+
+
+def _raise_if_errors(errors: domain.FieldErrors) -> None:
+    if errors:
+        raise InvalidLead(
+            "Some fields are not valid.", fields={field: list(messages) for field, messages in errors.errors.items()}
+        )
+
+
+def _check_owner_and_team(actor: User, values: dict[str, Any]) -> None:
+    owner_id = values.get("owner_id")
+    team_id = values.get("team_id")
+    field_errors: dict[str, list[str]] = {}
+    if owner_id is not None and not User.objects.filter(pk=owner_id, is_active=True).exists():
+        field_errors["owner_id"] = ["Unknown or inactive user."]
+    if team_id is not None and not Team.objects.filter(pk=team_id).exists():
+        field_errors["team_id"] = ["Unknown team."]
+    if field_errors:
+        raise InvalidLead("Some fields are not valid.", fields=field_errors)
+    if actor.role == "sales_rep":
+        if owner_id is not None and owner_id != actor.pk:
+            raise OwnerNotAllowed("Sales reps can only assign leads to themselves.", fields={"owner_id": ["Not allowed."]})
+        if team_id is not None and team_id not in accounts_selectors.team_ids_of(actor):
+            raise OwnerNotAllowed("Sales reps can only use their own teams.", fields={"team_id": ["Not allowed."]})
+
+
+def _existing_by_email(email: str) -> Lead | None:
+    return Lead.objects.filter(email__iexact=email).only("id").first() if email else None
+
+
+def _public_fields(lead: Lead) -> dict[str, Any]:
+    return {field: getattr(lead, field) for field in EDITABLE_FIELDS}
+
+
+@transaction.atomic
+def create_lead(*, actor: User | None, data: Mapping[str, Any], channel: str = "manual") -> Lead:
+    """Create a lead from already-parsed input.
+
+    Invariants: valid fields only (else ``InvalidLead``, nothing stored); one lead per email
+    (``DuplicateLead`` with the existing id); a rep creating a lead owns it.
+    """
+    values, errors = domain.clean_lead_fields({k: v for k, v in data.items() if k in EDITABLE_FIELDS})
+    _raise_if_errors(errors)
+    if not domain.has_identity(values):
+        raise InvalidLead(
+            "A lead needs an email, a phone or a name.",
+            fields={"email": ["Give an email, a phone or a name."]},
+        )
+    if actor is not None:
+        if actor.role == "sales_rep":
+            values.setdefault("owner_id", actor.pk)
+            team_ids = accounts_selectors.team_ids_of(actor)
+            if team_ids:
+                values.setdefault("team_id", team_ids[0])
+        _check_owner_and_team(actor, values)
+    existing = _existing_by_email(values.get("email", ""))
+    if existing is not None:
+        raise DuplicateLead(
+            "A lead with this email already exists.",
+            existing_lead_id=existing.pk,
+            fields={"email": ["A lead with this email already exists."]},
+        )
+    now = clock.now()
+    values.setdefault("source", channel)
+    try:
+        with transaction.atomic():
+            lead = Lead.objects.create(created_at=now, updated_at=now, **values)
+    except IntegrityError as exc:
+        # A concurrent request stored the same email between our check and the insert.
+        existing = _existing_by_email(values.get("email", ""))
+        if existing is None:
+            raise
+        raise DuplicateLead(
+            "A lead with this email already exists.", existing_lead_id=existing.pk
+        ) from exc
+    core_events.publish(
+        LeadCreated(
+            lead_id=lead.pk,
+            actor_id=actor.pk if actor else None,
+            source=lead.source,
+            channel=channel,
+            fields={k: v for k, v in values.items() if k in domain.TEXT_FIELDS and v},
+        ),
+        occurred_at=now,
+    )
+    return lead
+
+
+@transaction.atomic
+def update_lead(*, actor: User, lead_id: int, changes: Mapping[str, Any]) -> Lead:
+    """Apply a partial update to a lead the actor can see; records who changed what."""
+    lead = selectors.leads_visible_to(actor).select_for_update(of=("self",)).filter(pk=lead_id).first()
+    if lead is None:
+        raise LeadNotFound("Lead not found.")
+    unknown = sorted(set(changes) - set(EDITABLE_FIELDS))
+    if unknown:
+        raise InvalidLead("Unknown fields.", fields={field: ["Unknown field."] for field in unknown})
+    values, errors = domain.clean_lead_fields(changes)
+    _raise_if_errors(errors)
+    _check_owner_and_team(actor, {k: v for k, v in values.items() if k in ("owner_id", "team_id")})
+    if values.get("email") and values["email"].lower() != lead.email.lower():
+        existing = _existing_by_email(values["email"])
+        if existing is not None and existing.pk != lead.pk:
+            raise DuplicateLead(
+                "A lead with this email already exists.",
+                existing_lead_id=existing.pk,
+                fields={"email": ["A lead with this email already exists."]},
+            )
+    diff = domain.changed_fields(_public_fields(lead), values)
+    if not diff:
+        return lead
+    after = {**_public_fields(lead), **values}
+    if not domain.has_identity(after):
+        raise InvalidLead("A lead needs an email, a phone or a name.", fields={"email": ["Required."]})
+    for field, value in values.items():
+        setattr(lead, field, value)
+    lead.updated_at = clock.now()
+    lead.save(update_fields=[*diff.keys(), "updated_at"])
+    core_events.publish(LeadUpdated(lead_id=lead.pk, actor_id=actor.pk, changes=diff), occurred_at=lead.updated_at)
+    return lead
+
+
+@transaction.atomic
+def add_note(*, actor: User, lead_id: int, text: str) -> None:
+    if not selectors.leads_visible_to(actor).filter(pk=lead_id).exists():
+        raise LeadNotFound("Lead not found.")
+    text = text.strip()
+    if not text:
+        raise InvalidLead("Write something.", fields={"text": ["Write something."]})
+    if len(text) > 5000:
+        raise InvalidLead("Too long.", fields={"text": ["At most 5000 characters."]})
+    core_events.publish(NoteAdded(lead_id=lead_id, actor_id=actor.pk, text=text))
+
+
+def refresh_company_stats(*, lead_id: int) -> None:
+    """Recount the leads of the lead's company (idempotent; safe to run twice)."""
+    company_id = Lead.objects.filter(pk=lead_id).values_list("company_id", flat=True).first()
+    if company_id is None:
+        return
+    stats = Lead.objects.filter(company_id=company_id).aggregate(count=Count("id"), last=Max("created_at"))
+    Company.objects.filter(pk=company_id).update(lead_count=stats["count"], last_lead_at=stats["last"])

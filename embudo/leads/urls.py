@@ -1,0 +1,12 @@
+from django.urls import path
+
+from embudo.leads import views
+
+app_name = "leads"
+urlpatterns = [
+    path("", views.lead_list, name="list"),
+    path("new/", views.lead_create, name="create"),
+    path("<int:lead_id>/", views.lead_detail, name="detail"),
+    path("<int:lead_id>/edit/", views.lead_edit, name="edit"),
+    path("<int:lead_id>/notes/", views.lead_add_note, name="add_note"),
+]
