@@ -41,6 +41,9 @@ def main(argv: list[str] | None = None) -> None:
 def _worker_defaults(rest: list[str]) -> list[str]:
     if not any(arg.startswith("--concurrency") for arg in rest):
         rest = ["--concurrency", os.environ.get("EMBUDO_WORKER_CONCURRENCY", "4"), *rest]
+    if not any(arg.startswith("--delete-jobs") for arg in rest):
+        # Finished jobs would otherwise pile up forever; the DomainEvent rows keep the history.
+        rest = ["--delete-jobs", "successful", *rest]
     return rest
 
 

@@ -1,0 +1,113 @@
+"""The real process kinds: `embudo serve` (gunicorn) and `embudo worker` (procrastinate) as subprocesses
+against the test database. /healthz turns healthy once the worker heartbeats, an API write's job runs."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from urllib.parse import quote
+
+import pytest
+from django.db import connection
+
+from embudo.accounts import services as accounts_services
+from embudo.leads.models import Company, Lead
+from embudo.leads.tests.factories import CompanyFactory
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _database_url() -> str:
+    params = connection.get_connection_params()
+    host = quote(str(params.get("host") or "localhost"), safe="")
+    port = params.get("port") or 5432
+    user = params.get("user") or "postgres"
+    password = params.get("password") or ""
+    auth = f"{user}:{quote(password, safe='')}@" if password else f"{user}@"
+    return f"postgres://{auth}{host}:{port}/{params['dbname']}"
+
+
+def _request(url: str, *, method: str = "GET", body: dict[str, object] | None = None,
+             token: str | None = None) -> tuple[int, dict[str, object]]:
+    headers = {"Content-Type": "application/json"}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(url, data=data, method=method, headers=headers)  # noqa: S310 - loopback only
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read())
+
+
+@pytest.fixture
+def running_processes() -> Iterator[str]:
+    connection.ensure_connection()
+    env = {**os.environ, "DATABASE_URL": _database_url(), "EMBUDO_LOG_LEVEL": "WARNING"}
+    port = _free_port()
+    cli = [sys.executable, "-m", "embudo.cli"]
+    processes = [
+        subprocess.Popen([*cli, "serve", "--port", str(port), "--workers", "1", "--threads", "2",
+                          "--no-collectstatic"], env=env),
+        subprocess.Popen([*cli, "worker", "--concurrency", "1"], env=env),
+    ]
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+
+def _wait_for(predicate: object, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if predicate():  # type: ignore[operator]
+                return
+        except (urllib.error.URLError, ConnectionError):
+            pass
+        time.sleep(0.25)
+    raise AssertionError("condition not met in time")
+
+
+def test_serve_and_worker_process_an_api_lead_end_to_end(running_processes: str) -> None:
+    base = running_processes
+    user = accounts_services.create_user(email="ops@example.com", role="admin", password="correct horse battery")
+    _row, token = accounts_services.create_api_token(user_email=user.email, name="test")
+    company = CompanyFactory(name="Acme", domain="acme.example")
+
+    _wait_for(lambda: _request(f"{base}/healthz")[0] == 200)
+    status, health = _request(f"{base}/healthz")
+    assert health["status"] == "ok"
+    assert health["worker"]["status"] == "ok"  # type: ignore[index]
+
+    status, body = _request(f"{base}/api/v1/leads", method="POST", token=token,
+                            body={"first_name": "Ana", "email": "ana@acme.example"})
+    assert status == 201, body
+    Lead.objects.filter(pk=body["id"]).update(company=company)
+    # A second write publishes LeadUpdated, whose job recounts the company's leads in the worker.
+    status, body = _request(f"{base}/api/v1/leads/{body['id']}", method="PATCH", token=token,
+                            body={"job_title": "CTO"})
+    assert status == 200, body
+
+    _wait_for(lambda: Company.objects.get(pk=company.pk).lead_count == 1)
+
