@@ -17,8 +17,9 @@ class LeadForm(forms.Form):
 
     first_name = forms.CharField(label=_("First name"), max_length=100, required=False)
     last_name = forms.CharField(label=_("Last name"), max_length=100, required=False)
-    email = forms.CharField(label=_("Email"), max_length=254, required=False,
-                            widget=forms.EmailInput(attrs={"autocomplete": "off"}))
+    email = forms.CharField(
+        label=_("Email"), max_length=254, required=False, widget=forms.EmailInput(attrs={"autocomplete": "off"})
+    )
     phone = forms.CharField(label=_("Phone"), max_length=32, required=False)
     job_title = forms.CharField(label=_("Job title"), max_length=150, required=False)
     company_name = forms.CharField(label=_("Company"), max_length=200, required=False)
@@ -30,8 +31,9 @@ class LeadForm(forms.Form):
     country = forms.CharField(label=_("Country (ISO code)"), max_length=2, required=False)
     language = forms.ChoiceField(label=_("Language"), choices=LANGUAGE_CHOICES, required=False)
     source = forms.CharField(label=_("Source"), max_length=64, required=False)
-    lifecycle_stage = forms.ChoiceField(label=_("Lifecycle stage"), choices=LifecycleStage.choices,
-                                        initial=LifecycleStage.LEAD)
+    lifecycle_stage = forms.ChoiceField(
+        label=_("Lifecycle stage"), choices=LifecycleStage.choices, initial=LifecycleStage.LEAD
+    )
     status = forms.ChoiceField(label=_("Status"), choices=LeadStatus.choices, initial=LeadStatus.NEW)
     owner_id = forms.TypedChoiceField(label=_("Owner"), coerce=int, required=False, empty_value=None)
     team_id = forms.TypedChoiceField(label=_("Team"), coerce=int, required=False, empty_value=None)
@@ -55,13 +57,28 @@ class NoteForm(forms.Form):
 
 class LeadFilterForm(forms.Form):
     search = forms.CharField(label=_("Search"), required=False)
-    lifecycle_stage = forms.ChoiceField(label=_("Stage"), required=False,
-                                        choices=[("", _("All stages")), *LifecycleStage.choices])
-    status = forms.ChoiceField(label=_("Status"), required=False, choices=[("", _("All statuses")), *LeadStatus.choices])
-    grade = forms.ChoiceField(label=_("Grade"), required=False,
-                              choices=[("", _("All grades")), ("hot", _("Hot")), ("warm", _("Warm")), ("cold", _("Cold"))])
-    owner = forms.CharField(required=False)
-    sort = forms.ChoiceField(label=_("Sort"), required=False, choices=[
-        ("-created", _("Newest first")), ("created", _("Oldest first")), ("-updated", _("Recently updated")),
-        ("-score", _("Highest score")), ("last_name", _("Last name")),
-    ])
+    lifecycle_stage = forms.ChoiceField(
+        label=_("Stage"), required=False, choices=[("", _("All stages")), *LifecycleStage.choices]
+    )
+    status = forms.ChoiceField(
+        label=_("Status"), required=False, choices=[("", _("All statuses")), *LeadStatus.choices]
+    )
+    grade = forms.ChoiceField(
+        label=_("Grade"),
+        required=False,
+        choices=[("", _("All grades")), ("hot", _("Hot")), ("warm", _("Warm")), ("cold", _("Cold"))],
+    )
+    owner = forms.ChoiceField(
+        label=_("Owner"), required=False, choices=[("", _("Anyone")), ("me", _("Me")), ("none", _("Unassigned"))]
+    )
+    sort = forms.ChoiceField(
+        label=_("Sort"),
+        required=False,
+        choices=[
+            ("-created", _("Newest first")),
+            ("created", _("Oldest first")),
+            ("-updated", _("Recently updated")),
+            ("-score", _("Highest score")),
+            ("last_name", _("Last name")),
+        ],
+    )

@@ -1,19 +1,25 @@
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import FieldDoesNotExist
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.cache import patch_vary_headers
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from embudo.accounts import selectors as accounts_selectors
-from embudo.accounts.models import User
+from embudo.accounts.models import Language, User
+from embudo.core.models import DomainEvent
 from embudo.leads import selectors, services
-from embudo.leads.exceptions import DuplicateLead, InvalidLead, OwnerNotAllowed
+from embudo.leads.exceptions import DuplicateLead, InvalidLead, LeadNotFound, OwnerNotAllowed
 from embudo.leads.forms import LeadFilterForm, LeadForm, NoteForm
+from embudo.leads.models import Grade, Lead, LeadStatus, LifecycleStage
 
 PAGE_SIZE = 50
 
@@ -62,7 +68,98 @@ def lead_list(request: HttpRequest) -> HttpResponse:
     template = "leads/partials/_lead_rows.html" if request.htmx and request.GET.get("cursor") else "leads/list.html"  # type: ignore[attr-defined]
     if request.htmx and not request.GET.get("cursor") and request.htmx.target == "lead-results":  # type: ignore[attr-defined]
         template = "leads/partials/_lead_results.html"
-    return render(request, template, context)
+    response = render(request, template, context)
+    # The same URL answers with a page or a fragment: keep caches from mixing them up.
+    patch_vary_headers(response, ("HX-Request", "HX-Target"))
+    return response
+
+
+@dataclass(frozen=True)
+class Change:
+    label: str
+    before: str
+    after: str
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    """One timeline event, put in words for the lead page."""
+
+    kind: str  # "created", "updated", "note" or "other"
+    type: str
+    occurred_at: datetime
+    actor: str
+    channel: str = ""
+    text: str = ""
+    changes: list[Change] = field(default_factory=list)
+
+
+_CHOICE_LABELS: dict[str, Any] = {
+    "lifecycle_stage": LifecycleStage,
+    "status": LeadStatus,
+    "grade": Grade,
+    "language": Language,
+}
+
+
+def _field_label(name: str) -> str:
+    try:
+        return str(Lead._meta.get_field(name.removesuffix("_id")).verbose_name)
+    except FieldDoesNotExist:  # an old event may name a field that no longer exists
+        return name
+
+
+def _value_text(name: str, value: Any, names: dict[str, dict[int, str]]) -> str:
+    if value is None or value == "" or value == {}:
+        return "—"
+    if name in _CHOICE_LABELS:
+        try:
+            return str(_CHOICE_LABELS[name](value).label)
+        except ValueError:
+            return str(value)
+    if name in ("owner_id", "team_id"):
+        return names["users" if name == "owner_id" else "teams"].get(value, f"#{value}")
+    return str(value)
+
+
+def _describe(event: DomainEvent, names: dict[str, dict[int, str]]) -> TimelineEntry:
+    payload = event.payload or {}
+    actor = names["users"].get(event.actor_id, "") if event.actor_id else ""
+    base = {"type": event.type, "occurred_at": event.occurred_at, "actor": actor}
+    if event.type == "leads.LeadCreated":
+        return TimelineEntry(kind="created", channel=payload.get("channel") or payload.get("source") or "", **base)
+    if event.type == "leads.LeadUpdated":
+        changes = [
+            Change(
+                label=_field_label(name),
+                before=_value_text(name, pair[0] if len(pair) > 0 else None, names),
+                after=_value_text(name, pair[1] if len(pair) > 1 else None, names),
+            )
+            for name, pair in (payload.get("changes") or {}).items()
+            if isinstance(pair, list | tuple)
+        ]
+        return TimelineEntry(kind="updated", changes=changes, **base)
+    if event.type == "leads.NoteAdded":
+        return TimelineEntry(kind="note", text=payload.get("text", ""), **base)
+    return TimelineEntry(kind="other", **base)
+
+
+def _timeline_entries(user: User, timeline: list[DomainEvent]) -> list[TimelineEntry]:
+    users = dict(selectors.actor_names(timeline))
+    owner_ids: set[int] = set()
+    team_ids: set[int] = set()
+    for event in timeline:
+        if event.type == "leads.LeadUpdated":
+            changes = (event.payload or {}).get("changes") or {}
+            for name, target in (("owner_id", owner_ids), ("team_id", team_ids)):
+                target.update(v for v in changes.get(name) or [] if isinstance(v, int))
+    missing = owner_ids - set(users)
+    if missing:
+        owners = accounts_selectors.list_users_visible_to(user).filter(pk__in=missing)
+        users.update({u.pk: u.display_name for u in owners})
+    teams = {t.pk: t.name for t in accounts_selectors.list_teams().filter(pk__in=team_ids)} if team_ids else {}
+    names = {"users": users, "teams": teams}
+    return [_describe(event, names) for event in timeline]
 
 
 @login_required
@@ -74,7 +171,7 @@ def lead_detail(request: HttpRequest, lead_id: int) -> HttpResponse:
     return render(
         request,
         "leads/detail.html",
-        {"lead": lead, "timeline": timeline, "actors": selectors.actor_names(timeline), "note_form": NoteForm()},
+        {"lead": lead, "timeline": _timeline_entries(_user(request), timeline), "note_form": NoteForm()},
     )
 
 
@@ -83,6 +180,9 @@ def _save(request: HttpRequest, form: LeadForm, lead_id: int | None) -> HttpResp
         return None
     user = _user(request)
     data = dict(form.cleaned_data)
+    if lead_id is None:
+        # An empty owner/team means "use the default" on create (a rep owns what they create).
+        data = {k: v for k, v in data.items() if not (k in ("owner_id", "team_id") and v is None)}
     try:
         if lead_id is None:
             lead = services.create_lead(actor=user, data=data, channel="manual")
@@ -127,9 +227,15 @@ def lead_edit(request: HttpRequest, lead_id: int) -> HttpResponse:
 @require_POST
 def lead_add_note(request: HttpRequest, lead_id: int) -> HttpResponse:
     form = NoteForm(request.POST)
-    if form.is_valid():
-        try:
-            services.add_note(actor=_user(request), lead_id=lead_id, text=form.cleaned_data["text"])
-        except InvalidLead as exc:
-            messages.error(request, exc.message)
+    if not form.is_valid():
+        messages.error(request, _("Write a note before saving it."))
+        return redirect("leads:detail", lead_id=lead_id)
+    try:
+        services.add_note(actor=_user(request), lead_id=lead_id, text=form.cleaned_data["text"])
+    except LeadNotFound as exc:
+        raise Http404 from exc
+    except InvalidLead:
+        messages.error(request, _("Write a note before saving it."))
+    else:
+        messages.success(request, _("Note added."))
     return redirect("leads:detail", lead_id=lead_id)
