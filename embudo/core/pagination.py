@@ -6,11 +6,14 @@ A cursor is an opaque, URL-safe encoding of the last row's sort key and id.
 from __future__ import annotations
 
 import base64
+import binascii
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
+from django.core.exceptions import ValidationError
 from django.db.models import Expression, F, Model, QuerySet, Value
 from django.db.models.fields import BooleanField
 
@@ -31,7 +34,7 @@ class RowLessThan(Expression):
     def get_source_expressions(self) -> list[Any]:
         return [*self.columns, *self.values]
 
-    def set_source_expressions(self, exprs: list[Any]) -> None:
+    def set_source_expressions(self, exprs: Sequence[Any]) -> None:
         n = len(self.columns)
         self.columns, self.values = list(exprs[:n]), list(exprs[n:])
 
@@ -58,7 +61,7 @@ def decode_cursor(cursor: str) -> list[Any]:
     padded = cursor + "=" * (-len(cursor) % 4)
     try:
         values = json.loads(base64.urlsafe_b64decode(padded.encode()).decode())
-    except (ValueError, UnicodeDecodeError) as exc:
+    except (ValueError, UnicodeError, binascii.Error) as exc:
         raise ValueError("Invalid cursor.") from exc
     if not isinstance(values, list):
         raise ValueError("Invalid cursor.")
@@ -71,12 +74,32 @@ class Page(Generic[T]):
     next_cursor: str | None
 
 
-def seek(queryset: QuerySet[T], *, key: str, descending: bool, cursor: str | None, limit: int) -> Page[T]:
-    """One page of ``queryset`` ordered by (``key``, id), both ascending or both descending."""
-    if cursor:
-        values = decode_cursor(cursor)
-        if len(values) != 2:
+def _cursor_values(model: type[Model], key: str, values: list[Any]) -> list[Any]:
+    """Check a decoded cursor against the sort key's field types (a forged cursor must not reach SQL)."""
+    if len(values) != 2:
+        raise ValueError("Invalid cursor.")
+    converted = []
+    for name, value in zip((key, "id"), values, strict=True):
+        if value is None or isinstance(value, dict | list | bool):
             raise ValueError("Invalid cursor.")
+        try:
+            converted.append(model._meta.get_field(name).to_python(value))  # type: ignore[union-attr]
+        except (ValidationError, TypeError, ValueError) as exc:
+            raise ValueError("Invalid cursor.") from exc
+    return converted
+
+
+def seek(queryset: QuerySet[T], *, key: str, descending: bool, cursor: str | None, limit: int) -> Page[T]:
+    """One page of ``queryset`` ordered by (``key``, id), both ascending or both descending.
+
+    ``key`` must be a NOT NULL column: a row comparison with NULL is never true, so rows with a
+    NULL key would silently fall off the following pages.
+    """
+    field = queryset.model._meta.get_field(key)
+    if getattr(field, "null", False):
+        raise TypeError(f"seek() needs a NOT NULL sort key; {key!r} is nullable.")
+    if cursor:
+        values = _cursor_values(queryset.model, key, decode_cursor(cursor))
         queryset = queryset.filter(RowLessThan([key, "id"], values, greater=not descending))
     order = [f"-{key}", "-id"] if descending else [key, "id"]
     rows = list(queryset.order_by(*order)[: limit + 1])

@@ -3,7 +3,7 @@ from __future__ import annotations
 from typing import Literal
 
 from django.http import HttpRequest
-from ninja import Query, Router, Schema
+from ninja import Query, Router, Schema, Status
 
 from embudo.core.exceptions import InvalidInput
 from embudo.leads import selectors, services
@@ -58,9 +58,9 @@ def get_lead(request: HttpRequest, lead_id: int) -> LeadDetailOut:
 
 
 @router.post("", response={201: LeadOut, **ERRORS}, summary="Create a lead")
-def create_lead(request: HttpRequest, payload: LeadIn) -> tuple[int, Lead]:
+def create_lead(request: HttpRequest, payload: LeadIn) -> Status[Lead]:
     lead = services.create_lead(actor=request.auth, data=payload.dict(exclude_unset=True), channel="api")  # type: ignore[attr-defined]
-    return 201, selectors.get_lead_visible_to(request.auth, lead.pk) or lead  # type: ignore[attr-defined]
+    return Status(201, selectors.get_lead_visible_to(request.auth, lead.pk) or lead)  # type: ignore[attr-defined]
 
 
 @router.patch("/{lead_id}", response={200: LeadOut, **ERRORS}, summary="Change some fields of a lead")

@@ -6,6 +6,7 @@ holds what every write of a lead must respect, whatever the channel.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -30,6 +31,9 @@ MAX_LENGTHS: Mapping[str, int] = {
     "source": 64,
 }
 TEXT_FIELDS = tuple(MAX_LENGTHS)
+MAX_CUSTOM_FIELDS = 100
+MAX_CUSTOM_FIELD_KEY = 64
+MAX_CUSTOM_FIELDS_SIZE = 10_000
 LIFECYCLE_STAGES = ("subscriber", "lead", "mql", "sql", "opportunity", "customer", "pql", "disqualified")
 STATUSES = ("new", "working", "nurturing", "qualified", "disqualified", "converted")
 GRADES = ("cold", "warm", "hot")
@@ -72,12 +76,16 @@ def normalize_phone(value: str) -> str:
     value = value.strip()
     if not value:
         return ""
-    digits = phone_digits(value)
+    digits = _national_digits(value)
     if not _PHONE_CHARS.match(value) or not 6 <= len(digits) <= 15:
         raise ValueError("Enter a phone number: 6 to 15 digits, optionally starting with +.")
-    return ("+" if value.startswith("+") or value.startswith("00") else "") + digits.removeprefix(
-        "00" if value.startswith("00") else ""
-    )
+    return ("+" if value.startswith(("+", "00")) else "") + digits
+
+
+def _national_digits(value: str) -> str:
+    """The digits of a phone number, without the international "00" prefix (it means "+")."""
+    digits = phone_digits(value)
+    return digits[2:] if value.startswith("00") else digits
 
 
 def clean_lead_fields(data: Mapping[str, Any]) -> tuple[dict[str, Any], FieldErrors]:
@@ -120,6 +128,14 @@ def clean_lead_fields(data: Mapping[str, Any]) -> tuple[dict[str, Any], FieldErr
                 fail(field, str(exc))
                 continue
             cleaned[field] = value
+        elif field == "custom_fields":
+            if raw is None:
+                raw = {}
+            message = custom_fields_error(raw)
+            if message:
+                fail(field, message)
+                continue
+            cleaned[field] = raw
         elif field in ("lifecycle_stage", "status", "grade"):
             allowed = {"lifecycle_stage": LIFECYCLE_STAGES, "status": STATUSES, "grade": GRADES}[field]
             if raw not in allowed:
@@ -131,6 +147,23 @@ def clean_lead_fields(data: Mapping[str, Any]) -> tuple[dict[str, Any], FieldErr
     return cleaned, FieldErrors({k: tuple(v) for k, v in errors.items()})
 
 
+def custom_fields_error(value: object) -> str:
+    """Why ``value`` cannot be stored as custom fields, or "" when it can."""
+    if not isinstance(value, dict):
+        return "Must be an object."
+    if len(value) > MAX_CUSTOM_FIELDS:
+        return f"At most {MAX_CUSTOM_FIELDS} custom fields."
+    if any(not isinstance(k, str) or not k or len(k) > MAX_CUSTOM_FIELD_KEY for k in value):
+        return f"Custom field names must have 1 to {MAX_CUSTOM_FIELD_KEY} characters."
+    try:
+        size = len(json.dumps(value, ensure_ascii=False))
+    except (TypeError, ValueError):
+        return "Values must be JSON."
+    if size > MAX_CUSTOM_FIELDS_SIZE:
+        return f"At most {MAX_CUSTOM_FIELDS_SIZE} characters of custom fields in all."
+    return ""
+
+
 def has_identity(values: Mapping[str, Any]) -> bool:
     """A lead needs at least a way to reach or name the person."""
     return any(values.get(key) for key in ("email", "phone", "first_name", "last_name"))
@@ -139,8 +172,11 @@ def has_identity(values: Mapping[str, Any]) -> bool:
 def search_terms(query: str) -> str:
     """What to look for in a lead's search haystack: lower-cased text, or bare digits for phones."""
     query = clean_text(query).lower()
-    if query and _PHONE_CHARS.match(query) and len(phone_digits(query)) >= 4:
-        return phone_digits(query)
+    if query and _PHONE_CHARS.match(query):
+        # Stored phones are "+<digits>", so look for the digits as normalize_phone keeps them.
+        digits = _national_digits(query)
+        if len(digits) >= 4:
+            return digits
     return query
 
 

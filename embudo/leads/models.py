@@ -96,7 +96,11 @@ class Lead(models.Model):
         db_index=False,  # covered by lead_owner_created_idx
     )
     team = models.ForeignKey(
-        "accounts.Team", on_delete=models.SET_NULL, null=True, blank=True, related_name="leads",
+        "accounts.Team",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="leads",
         verbose_name=_("team"),
         db_index=False,  # covered by lead_team_created_idx
     )

@@ -70,7 +70,9 @@ def filter_leads(leads: QuerySet[Lead], filters: LeadFilters) -> QuerySet[Lead]:
     return leads
 
 
-def list_leads_visible_to(user: User, *, filters: LeadFilters, cursor: str | None = None, limit: int = 50) -> Page[Lead]:
+def list_leads_visible_to(
+    user: User, *, filters: LeadFilters, cursor: str | None = None, limit: int = 50
+) -> Page[Lead]:
     key, descending = SORTS.get(filters.sort, SORTS[DEFAULT_SORT])
     leads = filter_leads(leads_visible_to(user), filters).select_related("owner", "company", "team")
     return seek(leads, key=key, descending=descending, cursor=cursor, limit=limit)

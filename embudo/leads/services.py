@@ -40,13 +40,23 @@ def _check_owner_and_team(actor: User, values: dict[str, Any]) -> None:
         raise InvalidLead("Some fields are not valid.", fields=field_errors)
     if actor.role == "sales_rep":
         if owner_id is not None and owner_id != actor.pk:
-            raise OwnerNotAllowed("Sales reps can only assign leads to themselves.", fields={"owner_id": ["Not allowed."]})
+            raise OwnerNotAllowed(
+                "Sales reps can only assign leads to themselves.", fields={"owner_id": ["Not allowed."]}
+            )
         if team_id is not None and team_id not in accounts_selectors.team_ids_of(actor):
             raise OwnerNotAllowed("Sales reps can only use their own teams.", fields={"team_id": ["Not allowed."]})
 
 
 def _existing_by_email(email: str) -> Lead | None:
     return Lead.objects.filter(email__iexact=email).only("id").first() if email else None
+
+
+def _duplicate(existing: Lead) -> DuplicateLead:
+    return DuplicateLead(
+        "A lead with this email already exists.",
+        existing_lead_id=existing.pk,
+        fields={"email": ["A lead with this email already exists."]},
+    )
 
 
 def _public_fields(lead: Lead) -> dict[str, Any]:
@@ -68,19 +78,20 @@ def create_lead(*, actor: User | None, data: Mapping[str, Any], channel: str = "
             fields={"email": ["Give an email, a phone or a name."]},
         )
     if actor is not None:
+        # Reps own what they create; reps and managers file it under their (first) team, so
+        # the lead stays visible to them.
         if actor.role == "sales_rep":
-            values.setdefault("owner_id", actor.pk)
+            # An empty owner from a form means "the default": a rep's new lead is theirs.
+            if values.get("owner_id") is None:
+                values["owner_id"] = actor.pk
+        if actor.role in ("sales_rep", "manager") and values.get("team_id") is None:
             team_ids = accounts_selectors.team_ids_of(actor)
             if team_ids:
-                values.setdefault("team_id", team_ids[0])
+                values["team_id"] = team_ids[0]
         _check_owner_and_team(actor, values)
     existing = _existing_by_email(values.get("email", ""))
     if existing is not None:
-        raise DuplicateLead(
-            "A lead with this email already exists.",
-            existing_lead_id=existing.pk,
-            fields={"email": ["A lead with this email already exists."]},
-        )
+        raise _duplicate(existing)
     now = clock.now()
     values.setdefault("source", channel)
     try:
@@ -91,9 +102,7 @@ def create_lead(*, actor: User | None, data: Mapping[str, Any], channel: str = "
         existing = _existing_by_email(values.get("email", ""))
         if existing is None:
             raise
-        raise DuplicateLead(
-            "A lead with this email already exists.", existing_lead_id=existing.pk
-        ) from exc
+        raise _duplicate(existing) from exc
     core_events.publish(
         LeadCreated(
             lead_id=lead.pk,
@@ -122,11 +131,7 @@ def update_lead(*, actor: User, lead_id: int, changes: Mapping[str, Any]) -> Lea
     if values.get("email") and values["email"].lower() != lead.email.lower():
         existing = _existing_by_email(values["email"])
         if existing is not None and existing.pk != lead.pk:
-            raise DuplicateLead(
-                "A lead with this email already exists.",
-                existing_lead_id=existing.pk,
-                fields={"email": ["A lead with this email already exists."]},
-            )
+            raise _duplicate(existing)
     diff = domain.changed_fields(_public_fields(lead), values)
     if not diff:
         return lead
@@ -136,7 +141,15 @@ def update_lead(*, actor: User, lead_id: int, changes: Mapping[str, Any]) -> Lea
     for field, value in values.items():
         setattr(lead, field, value)
     lead.updated_at = clock.now()
-    lead.save(update_fields=[*diff.keys(), "updated_at"])
+    try:
+        with transaction.atomic():
+            lead.save(update_fields=[*diff.keys(), "updated_at"])
+    except IntegrityError as exc:
+        # A concurrent write took the email between our check and the update.
+        existing = _existing_by_email(values.get("email", ""))
+        if existing is None or existing.pk == lead.pk:
+            raise
+        raise _duplicate(existing) from exc
     core_events.publish(LeadUpdated(lead_id=lead.pk, actor_id=actor.pk, changes=diff), occurred_at=lead.updated_at)
     return lead
 
