@@ -81,3 +81,9 @@ def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
             request, 422, "malformed_json", "The request body is not valid JSON.", {"body": [str(exc.__cause__)]}
         )
     return error_response(request, exc.status_code, "http_error", exc.message)
+
+
+def unknown_endpoint(request: HttpRequest, path: str = "") -> HttpResponse:
+    """JSON 404 for any path under /api/v1/ that no router handles (not the HTML page)."""
+    del path
+    return error_response(request, 404, "not_found", "No such API endpoint.")

@@ -1,6 +1,7 @@
 from django.urls import include, path
 from django.views.generic import RedirectView
 
+from config import api as api_module
 from config.api import api
 from embudo.core import views as core_views
 
@@ -8,6 +9,7 @@ urlpatterns = [
     path("", RedirectView.as_view(pattern_name="leads:list", permanent=False)),
     path("healthz", core_views.healthz, name="healthz"),
     path("api/v1/", api.urls),
+    path("api/v1/<path:path>", api_module.unknown_endpoint),
     path("accounts/", include("embudo.accounts.urls")),
     path("leads/", include("embudo.leads.urls")),
 ]

@@ -80,7 +80,7 @@ def _cursor_values(model: type[Model], key: str, values: list[Any]) -> list[Any]
         raise ValueError("Invalid cursor.")
     converted = []
     for name, value in zip((key, "id"), values, strict=True):
-        if value is None or isinstance(value, dict | list | bool):
+        if value is None or isinstance(value, dict | list | bool) or (isinstance(value, str) and "\x00" in value):
             raise ValueError("Invalid cursor.")
         try:
             converted.append(model._meta.get_field(name).to_python(value))  # type: ignore[union-attr]

@@ -31,6 +31,9 @@ MAX_LENGTHS: Mapping[str, int] = {
     "source": 64,
 }
 TEXT_FIELDS = tuple(MAX_LENGTHS)
+# PostgreSQL text and jsonb cannot hold U+0000.
+NUL = "\x00"
+NUL_MESSAGE = "Must not contain NUL characters."
 MAX_CUSTOM_FIELDS = 100
 MAX_CUSTOM_FIELD_KEY = 64
 MAX_CUSTOM_FIELDS_SIZE = 10_000
@@ -108,6 +111,9 @@ def clean_lead_fields(data: Mapping[str, Any]) -> tuple[dict[str, Any], FieldErr
                 fail(field, "Must be text.")
                 continue
             value = clean_text(raw)
+            if NUL in value:
+                fail(field, NUL_MESSAGE)
+                continue
             if len(value) > MAX_LENGTHS[field]:
                 fail(field, f"At most {MAX_LENGTHS[field]} characters.")
                 continue
@@ -156,12 +162,20 @@ def custom_fields_error(value: object) -> str:
     if any(not isinstance(k, str) or not k or len(k) > MAX_CUSTOM_FIELD_KEY for k in value):
         return f"Custom field names must have 1 to {MAX_CUSTOM_FIELD_KEY} characters."
     try:
-        size = len(json.dumps(value, ensure_ascii=False))
+        dumped = json.dumps(value, ensure_ascii=False)
     except (TypeError, ValueError):
         return "Values must be JSON."
+    size = len(dumped)
+    if NUL in dumped or "\\u0000" in dumped:
+        return NUL_MESSAGE
     if size > MAX_CUSTOM_FIELDS_SIZE:
         return f"At most {MAX_CUSTOM_FIELDS_SIZE} characters of custom fields in all."
     return ""
+
+
+def can_match(*values: str | None) -> bool:
+    """False when a filter value could never be stored (so it matches nothing and must not reach SQL)."""
+    return not any(value and NUL in value for value in values)
 
 
 def has_identity(values: Mapping[str, Any]) -> bool:

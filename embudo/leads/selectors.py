@@ -53,6 +53,9 @@ def leads_visible_to(user: User) -> QuerySet[Lead]:
 
 
 def filter_leads(leads: QuerySet[Lead], filters: LeadFilters) -> QuerySet[Lead]:
+    text_filters = (filters.search, filters.lifecycle_stage, filters.status, filters.grade, filters.source)
+    if not domain.can_match(*text_filters, filters.country):
+        return leads.none()
     if filters.search:
         terms = domain.search_terms(filters.search)
         if terms:

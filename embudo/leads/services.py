@@ -80,10 +80,9 @@ def create_lead(*, actor: User | None, data: Mapping[str, Any], channel: str = "
     if actor is not None:
         # Reps own what they create; reps and managers file it under their (first) team, so
         # the lead stays visible to them.
-        if actor.role == "sales_rep":
-            # An empty owner from a form means "the default": a rep's new lead is theirs.
-            if values.get("owner_id") is None:
-                values["owner_id"] = actor.pk
+        # An empty owner from a form means "the default": a rep's new lead is theirs.
+        if actor.role == "sales_rep" and values.get("owner_id") is None:
+            values["owner_id"] = actor.pk
         if actor.role in ("sales_rep", "manager") and values.get("team_id") is None:
             team_ids = accounts_selectors.team_ids_of(actor)
             if team_ids:
