@@ -104,7 +104,8 @@ _CHOICE_LABELS: dict[str, Any] = {
 
 def _field_label(name: str) -> str:
     try:
-        return str(Lead._meta.get_field(name.removesuffix("_id")).verbose_name)
+        field = Lead._meta.get_field(name.removesuffix("_id"))
+        return str(getattr(field, "verbose_name", name))
     except FieldDoesNotExist:  # an old event may name a field that no longer exists
         return name
 
@@ -125,9 +126,12 @@ def _value_text(name: str, value: Any, names: dict[str, dict[int, str]]) -> str:
 def _describe(event: DomainEvent, names: dict[str, dict[int, str]]) -> TimelineEntry:
     payload = event.payload or {}
     actor = names["users"].get(event.actor_id, "") if event.actor_id else ""
-    base = {"type": event.type, "occurred_at": event.occurred_at, "actor": actor}
+
+    def entry(kind: str, **extra: Any) -> TimelineEntry:
+        return TimelineEntry(kind=kind, type=event.type, occurred_at=event.occurred_at, actor=actor, **extra)
+
     if event.type == "leads.LeadCreated":
-        return TimelineEntry(kind="created", channel=payload.get("channel") or payload.get("source") or "", **base)
+        return entry("created", channel=payload.get("channel") or payload.get("source") or "")
     if event.type == "leads.LeadUpdated":
         changes = [
             Change(
@@ -138,10 +142,10 @@ def _describe(event: DomainEvent, names: dict[str, dict[int, str]]) -> TimelineE
             for name, pair in (payload.get("changes") or {}).items()
             if isinstance(pair, list | tuple)
         ]
-        return TimelineEntry(kind="updated", changes=changes, **base)
+        return entry("updated", changes=changes)
     if event.type == "leads.NoteAdded":
-        return TimelineEntry(kind="note", text=payload.get("text", ""), **base)
-    return TimelineEntry(kind="other", **base)
+        return entry("note", text=payload.get("text", ""))
+    return entry("other")
 
 
 def _timeline_entries(user: User, timeline: list[DomainEvent]) -> list[TimelineEntry]:

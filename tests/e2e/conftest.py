@@ -48,28 +48,6 @@ def browser() -> Iterator[Any]:
         browser.close()
 
 
-@pytest.fixture(scope="session", autouse=True)
-def _serve_project_static() -> None:
-    """Serve embudo/static/ from the live server even when settings do not list it in STATICFILES_DIRS."""
-    from django.conf import settings
-    from django.contrib.staticfiles import finders
-
-    static_dir = Path(settings.BASE_DIR) / "embudo" / "static"
-    dirs = [Path(d) for d in getattr(settings, "STATICFILES_DIRS", [])]
-    if static_dir not in dirs:
-        settings.STATICFILES_DIRS = [*getattr(settings, "STATICFILES_DIRS", []), static_dir]
-        finders.get_finder.cache_clear()
-
-
-@pytest.fixture(autouse=True)
-def _plain_static_storage(settings: Any) -> None:
-    # The manifest storage needs `collectstatic`; the live server renders `{% static %}` without it.
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-    }
-
-
 @pytest.fixture
 def page(browser: Any) -> Iterator[Any]:
     context = browser.new_context(viewport={"width": 1280, "height": 800}, locale="en-US")

@@ -12,15 +12,6 @@ pytestmark = pytest.mark.django_db
 PASSWORD = "correct horse battery"
 
 
-@pytest.fixture(autouse=True)
-def _plain_static_storage(settings: pytest.FixtureRequest) -> None:
-    # The manifest storage needs `collectstatic`; tests render `{% static %}` without it.
-    settings.STORAGES = {  # type: ignore[attr-defined]
-        **settings.STORAGES,  # type: ignore[attr-defined]
-        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-    }
-
-
 def test_login_page_renders_email_and_password_fields(client: Client) -> None:
     response = client.get(reverse("accounts:login"))
     assert response.status_code == 200

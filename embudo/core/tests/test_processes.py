@@ -40,8 +40,9 @@ def _database_url() -> str:
     return f"postgres://{auth}{host}:{port}/{params['dbname']}"
 
 
-def _request(url: str, *, method: str = "GET", body: dict[str, object] | None = None,
-             token: str | None = None) -> tuple[int, dict[str, object]]:
+def _request(
+    url: str, *, method: str = "GET", body: dict[str, object] | None = None, token: str | None = None
+) -> tuple[int, dict[str, object]]:
     headers = {"Content-Type": "application/json"}
     if token:
         headers["Authorization"] = f"Bearer {token}"
@@ -61,8 +62,9 @@ def running_processes() -> Iterator[str]:
     port = _free_port()
     cli = [sys.executable, "-m", "embudo.cli"]
     processes = [
-        subprocess.Popen([*cli, "serve", "--port", str(port), "--workers", "1", "--threads", "2",
-                          "--no-collectstatic"], env=env),
+        subprocess.Popen(
+            [*cli, "serve", "--port", str(port), "--workers", "1", "--threads", "2", "--no-collectstatic"], env=env
+        ),
         subprocess.Popen([*cli, "worker", "--concurrency", "1"], env=env),
     ]
     try:
@@ -100,14 +102,14 @@ def test_serve_and_worker_process_an_api_lead_end_to_end(running_processes: str)
     assert health["status"] == "ok"
     assert health["worker"]["status"] == "ok"  # type: ignore[index]
 
-    status, body = _request(f"{base}/api/v1/leads", method="POST", token=token,
-                            body={"first_name": "Ana", "email": "ana@acme.example"})
+    status, body = _request(
+        f"{base}/api/v1/leads", method="POST", token=token, body={"first_name": "Ana", "email": "ana@acme.example"}
+    )
     assert status == 201, body
-    Lead.objects.filter(pk=body["id"]).update(company=company)
+    lead_id = int(str(body["id"]))
+    Lead.objects.filter(pk=lead_id).update(company=company)
     # A second write publishes LeadUpdated, whose job recounts the company's leads in the worker.
-    status, body = _request(f"{base}/api/v1/leads/{body['id']}", method="PATCH", token=token,
-                            body={"job_title": "CTO"})
+    status, body = _request(f"{base}/api/v1/leads/{lead_id}", method="PATCH", token=token, body={"job_title": "CTO"})
     assert status == 200, body
 
     _wait_for(lambda: Company.objects.get(pk=company.pk).lead_count == 1)
-

@@ -22,7 +22,8 @@ class Command(BaseCommand):
         parser.add_argument("--language", default="en", choices=["en", "es"])
 
     def handle(self, *args: Any, **options: Any) -> None:
-        from django.contrib.auth.password_validation import ValidationError, validate_password
+        from django.contrib.auth.password_validation import validate_password
+        from django.core.exceptions import ValidationError
         from django.core.validators import validate_email
 
         try:

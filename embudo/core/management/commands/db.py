@@ -21,7 +21,9 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         db = settings.DATABASES["default"]
         if db["ENGINE"] != "embudo.core.db.pgembedded":
-            raise CommandError("DATABASE_URL is set: Embudo is using an external PostgreSQL, nothing embedded to manage.")
+            raise CommandError(
+                "DATABASE_URL is set: Embudo is using an external PostgreSQL, nothing embedded to manage."
+            )
         pgdata = Path(db["EMBEDDED_PGDATA"])
         action = options["action"]
         if action == "stop":

@@ -37,7 +37,8 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         embedded = settings.DATABASES["default"]["ENGINE"] == "embudo.core.db.pgembedded"
         if embedded:
-            self.stdout.write(f"Starting the embedded PostgreSQL in {settings.DATABASES['default']['EMBEDDED_PGDATA']} …")
+            pgdata = settings.DATABASES["default"]["EMBEDDED_PGDATA"]
+            self.stdout.write(f"Starting the embedded PostgreSQL in {pgdata} …")
         # Holding a connection keeps the embedded server up for the children we start below.
         connection.ensure_connection()
         self.stdout.write("Applying migrations …")
@@ -74,8 +75,9 @@ class Command(BaseCommand):
     def _run_children(self, options: dict[str, Any]) -> None:
         base = [sys.executable, "-m", "embudo.cli"]
         children = [
-            subprocess.Popen([*base, "serve", "--host", options["host"], "--port", str(options["port"]),
-                              "--no-collectstatic"]),
+            subprocess.Popen(
+                [*base, "serve", "--host", options["host"], "--port", str(options["port"]), "--no-collectstatic"]
+            ),
             subprocess.Popen([*base, "worker"]),
         ]
         stopping = False
