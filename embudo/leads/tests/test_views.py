@@ -16,15 +16,6 @@ from embudo.leads.tests.factories import CompanyFactory, LeadFactory
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(autouse=True)
-def _plain_static_storage(settings: Any) -> None:
-    # The manifest storage needs `collectstatic`; tests render `{% static %}` without it.
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-    }
-
-
 @pytest.fixture
 def team() -> Any:
     return TeamFactory(name="Norte", slug="norte")
