@@ -1,0 +1,1 @@
+"""Benchmarks run by ``manage.py bench <name>`` (``embudo bench <name>``); results in benchmarks/results/."""

@@ -1,0 +1,75 @@
+from __future__ import annotations
+
+import json
+from io import StringIO
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.db.models.functions import Lower
+
+from embudo.accounts.models import User
+from embudo.bench.pages import percentile
+from embudo.core.models import DomainEvent
+from embudo.leads.models import Company, Lead
+
+pytestmark = pytest.mark.django_db
+
+SHAPE = {"name", "date", "machine", "versions", "parameters", "figures"}
+
+
+def test_bench_seed_then_pages_write_their_results(tmp_path: Path) -> None:
+    out = StringIO()
+    call_command(
+        "bench", "seed", "--leads", "500", "--companies", "60", "--events-per-lead", "4",
+        "--output-dir", str(tmp_path), stdout=out,
+    )  # fmt: skip
+
+    seed_result = json.loads((tmp_path / "seed.json").read_text())
+    assert set(seed_result) >= SHAPE
+    assert seed_result["name"] == "seed"
+    assert {"cpus", "memory", "platform", "python"} <= set(seed_result["machine"])
+    assert {"embudo", "django", "postgresql"} <= set(seed_result["versions"])
+    assert seed_result["parameters"]["leads"] == 500
+    assert {"leads", "companies", "events", "seconds", "rows_per_s"} <= set(seed_result["figures"])
+    assert seed_result["figures"]["leads"] == Lead.objects.count() == 500
+    assert Company.objects.count() == 60
+    emails = list(Lead.objects.annotate(e=Lower("email")).values_list("e", flat=True))
+    assert len(set(emails)) == len(emails) == 500
+    assert DomainEvent.objects.filter(type="leads.LeadCreated").count() == 500
+    assert DomainEvent.objects.count() == seed_result["figures"]["events"]
+    assert User.objects.filter(email="lucia@embudo.demo", role="sales_rep").exists()
+    assert Lead.objects.filter(owner__isnull=True).exists()
+    assert "leads" in out.getvalue()
+
+    # Topping up to the same size adds nothing.
+    call_command(
+        "bench", "seed", "--leads", "500", "--companies", "60", "--output-dir", str(tmp_path), stdout=StringIO()
+    )
+    assert Lead.objects.count() == 500
+
+    out = StringIO()
+    call_command(
+        "bench", "pages", "--requests", "5", "--warmup", "1", "--min-leads", "500",
+        "--output-dir", str(tmp_path), stdout=out,
+    )  # fmt: skip
+
+    pages = json.loads((tmp_path / "pages.json").read_text())
+    assert set(pages) >= SHAPE
+    for key in ("lead_list_p95_ms", "search_p95_ms", "lead_page_p95_ms"):
+        assert pages["figures"][key] > 0
+    assert {s["scenario"] for s in pages["scenarios"]} >= {"lead list · rep", "search · admin", "lead page · rep"}
+    assert all(s["statuses"] == [200] for s in pages["scenarios"])
+    assert "Limit" in pages["explain"]["rep_list"]["plan"]
+    assert "EXPLAIN" in out.getvalue()
+
+
+def test_bench_pages_refuses_an_unseeded_database(tmp_path: Path) -> None:
+    with pytest.raises(CommandError, match="bench seed"):
+        call_command("bench", "pages", "--min-leads", "10", "--output-dir", str(tmp_path), stdout=StringIO())
+
+
+def test_percentile_is_nearest_rank() -> None:
+    samples = [float(v) for v in range(1, 101)]
+    assert (percentile(samples, 0.5), percentile(samples, 0.95), percentile(samples, 1.0)) == (50.0, 95.0, 100.0)

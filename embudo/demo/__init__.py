@@ -1,0 +1,1 @@
+"""Deterministic demo data: named personas, teams, companies, leads and their timelines."""
