@@ -85,3 +85,20 @@ def test_seed_demo_command_prints_the_credentials(capsys: pytest.CaptureFixture[
     out = capsys.readouterr().out
     assert "lucia@embudo.demo" in out and "cmd-pass-1234" in out
     assert Lead.objects.count() == 20
+
+
+def test_demo_command_prepares_data_and_prints_the_logins(monkeypatch: pytest.MonkeyPatch, tmp_path: object) -> None:
+    from io import StringIO
+
+    monkeypatch.setenv("EMBUDO_DEMO_PASSWORD", "demo-password-42")
+    out = StringIO()
+
+    call_command("demo", "--no-serve", "--leads", "30", stdout=out)
+
+    text = out.getvalue()
+    assert "http://127.0.0.1:8000" in text
+    assert "password: demo-password-42" in text
+    for persona in seed.PERSONAS:
+        assert persona.email in text
+    assert authenticate(username="lucia@embudo.demo", password="demo-password-42") is not None
+    assert Lead.objects.count() == 30
