@@ -13,6 +13,7 @@ from ninja.errors import AuthenticationError, AuthorizationError, HttpError, Val
 
 from embudo.accounts.api import BearerToken
 from embudo.accounts.api import router as accounts_router
+from embudo.capture import api as capture_api  # noqa: F401 - adds POST /leads and /leads/batch to the leads router
 from embudo.core.exceptions import DomainError
 from embudo.leads.api import router as leads_router
 

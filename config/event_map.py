@@ -7,4 +7,6 @@ Keys are event type names (``<context>.<EventClass>``); values are procrastinate
 EVENT_SUBSCRIBERS: dict[str, list[str]] = {
     "leads.LeadCreated": ["leads.refresh_company_stats"],
     "leads.LeadUpdated": ["leads.refresh_company_stats"],
+    # Scoring and routing subscribe here when they land.
+    "capture.LeadCaptured": [],
 }

@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "embudo.core",
     "embudo.accounts",
     "embudo.leads",
+    "embudo.capture",
     "embudo.ops",
 ]
 

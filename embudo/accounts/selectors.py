@@ -33,3 +33,11 @@ def list_api_tokens(user: User) -> QuerySet[ApiToken]:
 
 def get_user_by_email(email: str) -> User | None:
     return User.objects.filter(email=email.strip().lower()).first()
+
+
+def team_exists(team_id: int) -> bool:
+    return Team.objects.filter(pk=team_id).exists()
+
+
+def active_user_exists(user_id: int) -> bool:
+    return User.objects.filter(pk=user_id, is_active=True).exists()

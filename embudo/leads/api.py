@@ -3,13 +3,13 @@ from __future__ import annotations
 from typing import Literal
 
 from django.http import HttpRequest
-from ninja import Query, Router, Schema, Status
+from ninja import Query, Router, Schema
 
 from embudo.core.exceptions import InvalidInput
 from embudo.leads import selectors, services
 from embudo.leads.exceptions import LeadNotFound
 from embudo.leads.models import Lead
-from embudo.leads.schemas import ErrorOut, LeadDetailOut, LeadIn, LeadOut, LeadPageOut, LeadPatch, TimelineEventOut
+from embudo.leads.schemas import ErrorOut, LeadDetailOut, LeadOut, LeadPageOut, LeadPatch, TimelineEventOut
 
 router = Router(tags=["leads"])
 ERRORS = {401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut}
@@ -52,18 +52,12 @@ def _detail(request: HttpRequest, lead_id: int) -> LeadDetailOut:
     return LeadDetailOut(**LeadOut.from_orm(lead).dict(), timeline=timeline)
 
 
-@router.get("/{lead_id}", response={200: LeadDetailOut, **ERRORS}, summary="A lead with its timeline")
+@router.get("/{int:lead_id}", response={200: LeadDetailOut, **ERRORS}, summary="A lead with its timeline")
 def get_lead(request: HttpRequest, lead_id: int) -> LeadDetailOut:
     return _detail(request, lead_id)
 
 
-@router.post("", response={201: LeadOut, **ERRORS}, summary="Create a lead")
-def create_lead(request: HttpRequest, payload: LeadIn) -> Status[Lead]:
-    lead = services.create_lead(actor=request.auth, data=payload.dict(exclude_unset=True), channel="api")  # type: ignore[attr-defined]
-    return Status(201, selectors.get_lead_visible_to(request.auth, lead.pk) or lead)  # type: ignore[attr-defined]
-
-
-@router.patch("/{lead_id}", response={200: LeadOut, **ERRORS}, summary="Change some fields of a lead")
+@router.patch("/{int:lead_id}", response={200: LeadOut, **ERRORS}, summary="Change some fields of a lead")
 def update_lead(request: HttpRequest, lead_id: int, payload: LeadPatch) -> Lead:
     lead = services.update_lead(actor=request.auth, lead_id=lead_id, changes=payload.dict(exclude_unset=True))  # type: ignore[attr-defined]
     return selectors.get_lead_visible_to(request.auth, lead.pk) or lead  # type: ignore[attr-defined]

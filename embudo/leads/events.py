@@ -20,6 +20,7 @@ class LeadCreated(Event):
 class LeadUpdated(Event):
     context: ClassVar[str] = "leads"
     changes: dict[str, list[Any]] = dataclasses.field(default_factory=dict)
+    channel: str = ""
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)

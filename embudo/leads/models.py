@@ -5,6 +5,10 @@ from django.db.models import Q, Value
 from django.db.models.functions import Coalesce, Concat, Lower
 from django.utils.translation import gettext_lazy as _
 
+# `email__lower=value` compiles to LOWER(email) = value, which the lead_email_lower_uniq index serves
+# (`email__iexact` compiles to UPPER(...) and would scan the table).
+models.CharField.register_lookup(Lower)
+
 
 class LifecycleStage(models.TextChoices):
     SUBSCRIBER = "subscriber", _("Subscriber")
@@ -85,6 +89,9 @@ class Lead(models.Model):
     postal_code = models.CharField(_("postal code"), max_length=20, blank=True)
     country = models.CharField(_("country"), max_length=2, blank=True)
     language = models.CharField(_("language"), max_length=5, blank=True)
+    time_zone = models.CharField(_("time zone"), max_length=64, blank=True)
+    # business / free / disposable, from the email's domain (offline lists).
+    email_domain_kind = models.CharField(_("email domain kind"), max_length=12, blank=True)
     source = models.CharField(_("source"), max_length=64, blank=True)
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL,

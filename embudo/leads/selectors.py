@@ -109,3 +109,18 @@ def count_leads_visible_to(user: User, *, filters: LeadFilters, cap: int = 10_00
     ids = filter_leads(leads_visible_to(user), filters).values("id")[: cap + 1]
     n = Lead.objects.filter(id__in=ids).count()
     return min(n, cap), n > cap
+
+
+def find_lead_by_keys(*, email: str = "", phone: str = "") -> Lead | None:
+    """Exact-key match for intake: normalized email first (unique), then E.164 phone (newest lead)."""
+    if email:
+        lead = Lead.objects.filter(email__lower=email.lower()).first()
+        if lead is not None:
+            return lead
+    if phone:
+        return Lead.objects.filter(phone=phone).order_by("-created_at", "-id").first()
+    return None
+
+
+def get_lead(lead_id: int) -> Lead | None:
+    return Lead.objects.select_related("owner", "company").filter(pk=lead_id).first()

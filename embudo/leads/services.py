@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, Max
 
 from embudo.accounts import selectors as accounts_selectors
@@ -48,7 +48,7 @@ def _check_owner_and_team(actor: User, values: dict[str, Any]) -> None:
 
 
 def _existing_by_email(email: str) -> Lead | None:
-    return Lead.objects.filter(email__iexact=email).only("id").first() if email else None
+    return Lead.objects.filter(email__lower=email.lower()).only("id").first() if email else None
 
 
 def _duplicate(existing: Lead) -> DuplicateLead:
@@ -172,3 +172,93 @@ def refresh_company_stats(*, lead_id: int) -> None:
         return
     stats = Lead.objects.filter(company_id=company_id).aggregate(count=Count("id"), last=Max("created_at"))
     Company.objects.filter(pk=company_id).update(lead_count=stats["count"], last_lead_at=stats["last"])
+
+
+# --- Intake (called by the capture context, inside its transaction) ---------------------------
+
+INTAKE_FIELDS = (*domain.TEXT_FIELDS, "time_zone", "email_domain_kind")
+
+
+def ensure_company(*, domain_name: str, name: str = "", country: str = "") -> int:
+    """The id of the company with this domain, created when missing (race-safe: ON CONFLICT)."""
+    now = clock.now()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            INSERT INTO leads_company (name, domain, industry, size, country, lead_count, created_at, updated_at)
+            VALUES (%s, %s, '', '', %s, 0, %s, %s)
+            ON CONFLICT (domain) WHERE domain <> '' DO NOTHING
+            RETURNING id
+            """,
+            [name or domain_name, domain_name, country, now, now],
+        )
+        row = cursor.fetchone()
+    if row is not None:
+        return int(row[0])
+    return int(Company.objects.filter(domain=domain_name).values_list("id", flat=True).get())
+
+
+def create_lead_from_intake(
+    *,
+    values: Mapping[str, str],
+    channel: str,
+    source: str,
+    company_id: int | None = None,
+    team_id: int | None = None,
+    owner_id: int | None = None,
+    actor_id: int | None = None,
+    custom_fields: Mapping[str, Any] | None = None,
+) -> tuple[Lead, bool]:
+    """Insert a lead from normalized intake values; returns (lead, created).
+
+    If a concurrent intake stored the same email first, nothing is inserted and the existing lead
+    is returned with ``created=False`` so the caller merges into it instead (one lead per person).
+    """
+    fields = {k: v for k, v in values.items() if k in INTAKE_FIELDS and v}
+    now = clock.now()
+    try:
+        with transaction.atomic():
+            lead = Lead.objects.create(
+                created_at=now,
+                updated_at=now,
+                source=source or channel,
+                company_id=company_id,
+                team_id=team_id,
+                owner_id=owner_id,
+                custom_fields=dict(custom_fields or {}),
+                **{k: v for k, v in fields.items() if k != "source"},
+            )
+    except IntegrityError:
+        existing = _existing_by_email(fields.get("email", ""))
+        if existing is None:
+            raise
+        return Lead.objects.select_for_update().get(pk=existing.pk), False
+    core_events.publish(
+        LeadCreated(lead_id=lead.pk, actor_id=actor_id, source=lead.source, channel=channel, fields=fields),
+        occurred_at=now,
+    )
+    return lead, True
+
+
+def apply_intake_changes(
+    *,
+    lead_id: int,
+    changes: Mapping[str, Any],
+    channel: str,
+    actor_id: int | None = None,
+) -> Lead:
+    """Write already-decided changes (survivorship is the caller's) and record them on the timeline."""
+    lead = Lead.objects.select_for_update().get(pk=lead_id)
+    allowed = {k: v for k, v in changes.items() if k in (*INTAKE_FIELDS, "company_id", "custom_fields")}
+    diff = domain.changed_fields({k: getattr(lead, k) for k in allowed}, allowed)
+    if not diff:
+        return lead
+    for field, value in allowed.items():
+        setattr(lead, field, value)
+    lead.updated_at = clock.now()
+    lead.save(update_fields=[*diff.keys(), "updated_at"])
+    core_events.publish(
+        LeadUpdated(lead_id=lead.pk, actor_id=actor_id, changes=diff, channel=channel),
+        occurred_at=lead.updated_at,
+    )
+    return lead

@@ -1,0 +1,160 @@
+"""The API channel of intake: POST /api/v1/leads (and /batch) go through the one intake path.
+
+The operations are added to the leads router so that GET and POST share the /leads path.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pydantic
+from django.http import HttpRequest
+from ninja import Header, Status
+
+from embudo.accounts import selectors as accounts_selectors
+from embudo.accounts.models import User
+from embudo.capture import selectors, services
+from embudo.capture.exceptions import IdempotencyKeyReused, InvalidSubmission
+from embudo.capture.schemas import BatchIn, BatchItemOut, BatchOut, CaptureIn, CaptureOut, OwnerOut
+from embudo.core.exceptions import PermissionDenied
+from embudo.leads import domain as leads_domain
+from embudo.leads.api import router as leads_router
+from embudo.leads.schemas import ErrorOut
+
+ERRORS = {401: ErrorOut, 403: ErrorOut, 409: ErrorOut, 422: ErrorOut}
+
+
+def _meta(request: HttpRequest) -> services.SubmissionMeta:
+    return services.SubmissionMeta(
+        ip=request.META.get("REMOTE_ADDR"),
+        user_agent=request.headers.get("User-Agent", ""),
+        headers={k: v for k, v in request.headers.items() if k.lower() in selectors.KEPT_HEADERS},
+        referrer=request.headers.get("Referer", ""),
+        accept_language=request.headers.get("Accept-Language", ""),
+    )
+
+
+def _validate(payload: dict[str, Any]) -> None:
+    """Checks the schema cannot express; raising here stores nothing (the request is malformed)."""
+    fields: dict[str, list[str]] = {}
+    team_id, owner_id = payload.get("team_id"), payload.get("owner_id")
+    if team_id is not None and not accounts_selectors.team_exists(team_id):
+        fields["team_id"] = ["Unknown team."]
+    if owner_id is not None and not accounts_selectors.active_user_exists(owner_id):
+        fields["owner_id"] = ["Unknown or inactive user."]
+    if "custom_fields" in payload:
+        message = leads_domain.custom_fields_error(payload["custom_fields"])
+        if message:
+            fields["custom_fields"] = [message]
+    if fields:
+        raise InvalidSubmission("Some fields are not valid.", fields=fields)
+
+
+def _context(user: User, payload: dict[str, Any]) -> services.ProcessingContext:
+    _validate(payload)
+    team_id = payload.pop("team_id", None)
+    owner_id = payload.pop("owner_id", None)
+    team_ids = accounts_selectors.team_ids_of(user)
+    if user.role == "sales_rep":
+        # A rep entering a lead by API owns it, in their team (as in the UI).
+        if owner_id not in (None, user.pk) or (team_id is not None and team_id not in team_ids):
+            raise PermissionDenied("Sales reps can only capture leads for themselves.")
+        owner_id, team_id = user.pk, team_id or (team_ids[0] if team_ids else None)
+    elif user.role == "manager" and team_id is None and team_ids:
+        team_id = team_ids[0]
+    return services.ProcessingContext(team_id=team_id, owner_id=owner_id)
+
+
+def _status_code(result: services.IntakeResult) -> int:
+    if result.status == "processed":
+        return 201 if result.created else 200
+    if result.status == "rejected":
+        return 422
+    return 202
+
+
+def _out(result: services.IntakeResult) -> CaptureOut:
+    lead = selectors.get_lead_summary(result.lead_id) if result.lead_id else None
+    return CaptureOut(
+        id=result.lead_id,
+        created=result.created,
+        score=lead.score if lead else None,
+        grade=lead.grade if lead else None,
+        owner=OwnerOut(id=lead.owner.pk, email=lead.owner.email, full_name=lead.owner.full_name)
+        if lead and lead.owner
+        else None,
+        submission_id=result.submission_id,
+        status=result.status,
+        fields=result.errors,
+    )
+
+
+def _capture_one(request: HttpRequest, payload: dict[str, Any], idempotency_key: str) -> services.IntakeResult:
+    user: User = request.auth  # type: ignore[attr-defined]
+    context = _context(user, payload)
+    result = services.capture(
+        channel="api",
+        payload=payload,
+        meta=_meta(request),
+        context=context,
+        idempotency_key=idempotency_key,
+        actor_id=user.pk,
+    )
+    if result.duplicate_request and not selectors.same_payload(result.submission_id, payload):
+        raise IdempotencyKeyReused(
+            "This Idempotency-Key was used for a different request.",
+            fields={"Idempotency-Key": ["Already used with another body."]},
+        )
+    return result
+
+
+@leads_router.post(
+    "",
+    response={200: CaptureOut, 201: CaptureOut, 202: CaptureOut, **ERRORS},
+    summary="Capture a lead (create or merge)",
+)
+def capture_lead(
+    request: HttpRequest, payload: CaptureIn, idempotency_key: str | None = Header(None, alias="Idempotency-Key")
+) -> Status[CaptureOut]:
+    """The whole intake path: stored raw first, normalized, matched to an existing lead by email or phone
+    (`200`, merged) or created (`201`), enriched, attributed. Invalid data is `422` with per-field messages
+    (the raw submission is kept as rejected). `202` means processing failed and will be retried.
+    Send an `Idempotency-Key` header to make retries safe: the same key returns the first response."""
+    key = (idempotency_key or "").strip()
+    if len(key) > 200:
+        raise InvalidSubmission("Idempotency-Key is too long.", fields={"Idempotency-Key": ["At most 200 characters."]})
+    result = _capture_one(request, payload.dict(exclude_none=True), key)
+    if result.status == "rejected":
+        # The raw submission is kept (status rejected, with these messages) for the reconciliation.
+        raise InvalidSubmission("Some fields are not valid.", fields=result.errors)
+    return Status(_status_code(result), _out(result))
+
+
+@leads_router.post("/batch", response={200: BatchOut, **ERRORS}, summary="Capture up to 1,000 leads")
+def capture_batch(
+    request: HttpRequest, payload: BatchIn, idempotency_key: str | None = Header(None, alias="Idempotency-Key")
+) -> BatchOut:
+    """Each item is a lead as for `POST /leads`, processed on its own: one bad item does not stop the
+    others. Results come in the same order, each with its own `status_code`."""
+    key = (idempotency_key or "").strip()[:180]
+    results: list[BatchItemOut] = []
+    for index, raw in enumerate(payload.items):
+        try:
+            item = CaptureIn.model_validate(raw).dict(exclude_none=True)
+        except pydantic.ValidationError as exc:
+            fields: dict[str, list[str]] = {}
+            for error in exc.errors():
+                name = ".".join(str(p) for p in error["loc"]) or "body"
+                fields.setdefault(name, []).append(
+                    "Unknown field." if error["type"] == "extra_forbidden" else error["msg"]
+                )
+            results.append(BatchItemOut(index=index, status_code=422, id=None, created=False, score=None, grade=None,
+                                        owner=None, submission_id=0, status="invalid", fields=fields))  # fmt: skip
+            continue
+        result = _capture_one(request, item, f"{key}:{index}" if key else "")
+        results.append(BatchItemOut(index=index, status_code=_status_code(result), **_out(result).dict()))
+    counts = {"created": 0, "merged": 0, "rejected": 0, "failed": 0}
+    for r in results:
+        bucket = {201: "created", 200: "merged", 422: "rejected"}.get(r.status_code, "failed")
+        counts[bucket] += 1
+    return BatchOut(items=results, **counts)

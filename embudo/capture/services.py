@@ -1,0 +1,362 @@
+"""The one intake path. Every channel calls ``receive_submission`` (store the raw input, committed)
+then ``process_submission`` (normalize → validate → match → create or update → enrich → attribution
+and consent → event), in one transaction. A processing failure leaves the submission ``failed``
+with its error and a retry job; nothing received is ever lost.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import traceback
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from procrastinate.contrib.django import app as procrastinate_app
+
+from embudo.capture import mapping
+from embudo.capture.domain import attribution, enrich, normalize, survivorship
+from embudo.capture.events import LeadCaptured
+from embudo.capture.models import ConsentRecord, LeadAttribution, Outcome, Submission, SubmissionStatus
+from embudo.core import clock
+from embudo.core import events as core_events
+from embudo.leads import selectors as leads_selectors
+from embudo.leads import services as leads_services
+
+logger = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 8
+# Fields the survivorship policy compares (lead columns named like the normalized values).
+COMPARED_FIELDS = (*[f for f in mapping.LEAD_FIELD_NAMES if f not in ("company_domain", "whatsapp_id")],
+                   "time_zone", "email_domain_kind")  # fmt: skip
+
+
+@dataclass(frozen=True)
+class SubmissionMeta:
+    """What the transport tells us about a submission (never PII in logs; stored on the row)."""
+
+    ip: str | None = None
+    user_agent: str = ""
+    headers: dict[str, str] = field(default_factory=dict)
+    referrer: str = ""
+    landing_page: str = ""
+    accept_language: str = ""
+
+
+@dataclass(frozen=True)
+class ProcessingContext:
+    """Fixed at receipt and stored on the submission, so a replay processes it the same way."""
+
+    default_region: str = ""
+    team_id: int | None = None
+    owner_id: int | None = None
+    language: str = ""
+    source: str = ""
+    quarantine_reason: str = ""
+    referrer: str = ""
+    landing_page: str = ""
+    accept_language: str = ""
+
+
+@dataclass(frozen=True)
+class IntakeResult:
+    submission_id: int
+    status: str
+    outcome: str
+    lead_id: int | None
+    errors: dict[str, list[str]]
+    reason: str
+    duplicate_request: bool = False
+
+    @property
+    def created(self) -> bool:
+        return self.outcome == Outcome.CREATED
+
+
+def _result(submission: Submission, *, duplicate_request: bool = False) -> IntakeResult:
+    return IntakeResult(
+        submission_id=submission.pk,
+        status=submission.status,
+        outcome=submission.outcome,
+        lead_id=submission.lead_id,
+        errors={k: list(v) for k, v in (submission.errors or {}).items()},
+        reason=submission.reason,
+        duplicate_request=duplicate_request,
+    )
+
+
+def receive_submission(
+    *,
+    channel: str,
+    payload: Mapping[str, Any],
+    meta: SubmissionMeta,
+    context: ProcessingContext | None = None,
+    idempotency_key: str = "",
+    external_id: str = "",
+    form_id: int | None = None,
+    actor_id: int | None = None,
+) -> tuple[Submission, bool]:
+    """Store the raw submission and commit it. Returns (submission, is_new).
+
+    A repeated idempotency key or provider message id returns the first submission (``is_new`` False)
+    and stores nothing more: double clicks and webhook retries create nothing.
+    """
+    context = context or ProcessingContext()
+    context_data = asdict(context)
+    context_data.update(
+        {k: v for k, v in (("referrer", meta.referrer), ("landing_page", meta.landing_page),
+                           ("accept_language", meta.accept_language)) if v and not context_data.get(k)}
+    )  # fmt: skip
+    lookup: dict[str, str] = {}
+    if idempotency_key:
+        lookup = {"channel": channel, "idempotency_key": idempotency_key}
+    elif external_id:
+        lookup = {"channel": channel, "external_id": external_id}
+    if lookup:
+        existing = Submission.objects.filter(**lookup).first()
+        if existing is not None:
+            return existing, False
+    try:
+        with transaction.atomic():
+            submission = Submission.objects.create(
+                channel=channel,
+                received_at=clock.now(),
+                payload=dict(payload),
+                headers=meta.headers,
+                ip=meta.ip or None,
+                user_agent=meta.user_agent[:1000],
+                idempotency_key=idempotency_key,
+                external_id=external_id,
+                form_id=form_id,
+                actor_id=actor_id,
+                context=context_data,
+            )
+    except IntegrityError:
+        # The same key arrived concurrently; the other request stored it first.
+        existing = Submission.objects.filter(**lookup).first() if lookup else None
+        if existing is None:
+            raise
+        return existing, False
+    return submission, True
+
+
+def process_submission(submission_id: int) -> IntakeResult:
+    """Turn a stored submission into a lead (created or merged), or a documented rejection.
+
+    Idempotent: an already processed submission returns its recorded result. On an unexpected error
+    the submission is marked ``failed`` (with the error) and a retry job is deferred.
+    """
+    try:
+        with transaction.atomic():
+            submission = Submission.objects.select_for_update().get(pk=submission_id)
+            if submission.status not in (SubmissionStatus.PENDING, SubmissionStatus.FAILED):
+                return _result(submission)
+            _process(submission)
+            return _result(submission)
+    except Exception as exc:
+        logger.exception("intake processing failed", extra={"submission_id": submission_id})
+        return _mark_failed(submission_id, exc)
+
+
+def _mark_failed(submission_id: int, exc: Exception) -> IntakeResult:
+    with transaction.atomic():
+        submission = Submission.objects.select_for_update().get(pk=submission_id)
+        submission.status = SubmissionStatus.FAILED
+        submission.attempts += 1
+        submission.error = "".join(traceback.format_exception_only(exc)).strip()[:4000]
+        submission.save(update_fields=["status", "attempts", "error"])
+        if submission.attempts < MAX_ATTEMPTS:
+            delay = min(3600, 5 * 2 ** (submission.attempts - 1))
+            procrastinate_app.configure_task("capture.process_submission", schedule_in={"seconds": delay}).defer(
+                submission_id=submission.pk
+            )
+    return _result(submission)
+
+
+def _finish(submission: Submission, *, status: str, reason: str = "", errors: Mapping[str, Any] | None = None,
+            outcome: str = "", lead_id: int | None = None) -> None:  # fmt: skip
+    submission.status = status
+    submission.reason = reason
+    submission.errors = dict(errors or {})
+    submission.outcome = outcome
+    submission.lead_id = lead_id
+    submission.error = ""
+    submission.processed_at = clock.now()
+    submission.save(update_fields=["status", "reason", "errors", "outcome", "lead_id", "error", "processed_at"])
+
+
+def _process(submission: Submission) -> None:
+    context = ProcessingContext(**{k: v for k, v in (submission.context or {}).items()
+                                   if k in ProcessingContext.__dataclass_fields__})  # fmt: skip
+    lead_input = mapping.lead_input_for(submission.channel, submission.payload)
+    normalized = normalize.normalize_lead_fields(lead_input.fields, default_region=context.default_region or None)
+    if normalized.errors:
+        _finish(submission, status=SubmissionStatus.REJECTED, reason="invalid",
+                errors={k: list(v) for k, v in normalized.errors.items()})  # fmt: skip
+        return
+    values = dict(normalized.values)
+    if context.quarantine_reason:
+        _finish(submission, status=SubmissionStatus.QUARANTINED, reason=context.quarantine_reason)
+        return
+    if not any(values.get(k) for k in ("email", "phone", "whatsapp_id", "first_name", "last_name")):
+        _finish(submission, status=SubmissionStatus.REJECTED, reason="no_contact",
+                errors={"email": ["Give an email, a phone or a name."]})  # fmt: skip
+        return
+    if values.get("whatsapp_id") and not values.get("phone"):
+        values["phone"] = values["whatsapp_id"]
+    info = enrich.enrich(values, accept_language=context.accept_language, form_language=context.language)
+    for key, value in (("country", info.country), ("time_zone", info.time_zone), ("language", info.language),
+                       ("email_domain_kind", info.email_domain_kind)):  # fmt: skip
+        if value and not values.get(key):
+            values[key] = value
+    company_domain = values.get("company_domain") or info.company_domain
+    company_id = (
+        leads_services.ensure_company(
+            domain_name=company_domain, name=values.get("company_name", ""), country=values.get("country", "")
+        )  # fmt: skip
+        if company_domain
+        else None
+    )
+    keys = normalize.match_keys(values)
+    lead = leads_selectors.find_lead_by_keys(email=keys.email, phone=keys.phone or keys.whatsapp)
+    created = False
+    if lead is None:
+        lead, created = leads_services.create_lead_from_intake(
+            values=values,
+            channel=submission.channel,
+            source=lead_input.source or context.source or submission.channel,
+            company_id=company_id,
+            team_id=context.team_id,
+            owner_id=context.owner_id,
+            actor_id=submission.actor_id,
+            custom_fields=lead_input.custom_fields,
+        )
+    if not created:
+        existing = {k: str(getattr(lead, k) or "") for k in COMPARED_FIELDS}
+        changes: dict[str, Any] = survivorship.merge_values(existing, {k: v for k, v in values.items()
+                                                                       if k in COMPARED_FIELDS})  # fmt: skip
+        if company_id and not lead.company_id:
+            changes["company_id"] = company_id
+        if lead_input.custom_fields:
+            merged_custom = {**(lead.custom_fields or {}), **lead_input.custom_fields}
+            if merged_custom != lead.custom_fields:
+                changes["custom_fields"] = merged_custom
+        lead = leads_services.apply_intake_changes(
+            lead_id=lead.pk, changes=changes, channel=submission.channel, actor_id=submission.actor_id
+        )
+    touch = attribution.touch_from(submission.channel, submission.payload, referrer=context.referrer,
+                                   landing_page=context.landing_page)  # fmt: skip
+    _record_attribution(lead.pk, touch, submission)
+    _record_consents(lead.pk, lead_input.consents, submission, values.get("language", ""))
+    utm = {k: getattr(touch, k) for k in attribution.UTM_KEYS if getattr(touch, k)}
+    core_events.publish(
+        LeadCaptured(
+            lead_id=lead.pk,
+            actor_id=submission.actor_id,
+            submission_id=submission.pk,
+            channel=submission.channel,
+            created=created,
+            form_id=submission.form_id,
+            source=touch.source,
+            utm=utm,
+            fields=sorted(k for k in values if k in COMPARED_FIELDS),
+            enriched=list(info.filled),
+            summary={"message": lead_input.message[:2000]} if lead_input.message else {},
+        )
+    )
+    _finish(submission, status=SubmissionStatus.PROCESSED, outcome=Outcome.CREATED if created else Outcome.MERGED,
+            lead_id=lead.pk)  # fmt: skip
+
+
+def _record_attribution(lead_id: int, touch: attribution.Touch, submission: Submission) -> None:
+    fields = {
+        "channel": touch.channel, "source": touch.source, "medium": touch.medium, "campaign": touch.campaign,
+        "term": touch.term, "content": touch.content, "referrer": touch.referrer, "landing_page": touch.landing_page,
+    }  # fmt: skip
+    last = {f"last_{k}": v for k, v in fields.items()} | {"last_at": submission.received_at}
+    row = LeadAttribution.objects.select_for_update().filter(lead_id=lead_id).first()
+    if row is None:
+        LeadAttribution.objects.create(
+            lead_id=lead_id, **{f"first_{k}": v for k, v in fields.items()}, first_at=submission.received_at, **last
+        )
+    elif submission.received_at >= row.last_at:
+        LeadAttribution.objects.filter(lead_id=lead_id).update(**last)
+
+
+def _record_consents(
+    lead_id: int, consents: tuple[mapping.ConsentInput, ...], submission: Submission, language: str
+) -> None:
+    if not consents:
+        return
+    now = clock.now()
+    ConsentRecord.objects.bulk_create(
+        ConsentRecord(
+            lead_id=lead_id,
+            submission=submission,
+            purpose=c.purpose[:40],
+            channel=submission.channel,
+            granted=c.granted,
+            text=c.text,
+            text_version=c.text_version[:40],
+            text_hash=hashlib.sha256(c.text.encode()).hexdigest() if c.text else "",
+            language=(c.language or language)[:5],
+            form_id=submission.form_id,
+            page_url=c.page_url,
+            ip=submission.ip,
+            user_agent=submission.user_agent,
+            lawful_basis=c.lawful_basis[:40],
+            recorded_at=now,
+        )
+        for c in consents
+    )
+
+
+def capture(
+    *,
+    channel: str,
+    payload: Mapping[str, Any],
+    meta: SubmissionMeta,
+    context: ProcessingContext | None = None,
+    idempotency_key: str = "",
+    external_id: str = "",
+    form_id: int | None = None,
+    actor_id: int | None = None,
+) -> IntakeResult:
+    """Receive then process synchronously (what API and form channels do)."""
+    submission, is_new = receive_submission(
+        channel=channel, payload=payload, meta=meta, context=context, idempotency_key=idempotency_key,
+        external_id=external_id, form_id=form_id, actor_id=actor_id,
+    )  # fmt: skip
+    if not is_new:
+        return _result(submission, duplicate_request=True)
+    return process_submission(submission.pk)
+
+
+def replay_submissions(*, submission_ids: list[int] | None = None, statuses: tuple[str, ...] = ("failed",)) -> int:
+    """Process again the given (or all failed/pending) submissions; returns how many were attempted."""
+    ids = submission_ids or list(
+        Submission.objects.filter(status__in=statuses).order_by("received_at").values_list("id", flat=True)
+    )
+    for submission_id in ids:
+        with transaction.atomic():
+            Submission.objects.filter(pk=submission_id, status=SubmissionStatus.FAILED).update(
+                status=SubmissionStatus.PENDING
+            )
+        process_submission(submission_id)
+    return len(ids)
+
+
+def sweep_open_submissions(*, older_than: timedelta = timedelta(minutes=1), limit: int = 500) -> int:
+    """Process pending submissions left behind by a crash between receipt and processing."""
+    cutoff = clock.now() - older_than
+    ids = list(
+        Submission.objects.filter(status=SubmissionStatus.PENDING, received_at__lt=cutoff)
+        .order_by("received_at")
+        .values_list("id", flat=True)[:limit]
+    )
+    for submission_id in ids:
+        process_submission(submission_id)
+    return len(ids)
