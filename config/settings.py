@@ -174,6 +174,10 @@ EMAIL_USE_TLS = env_bool("EMBUDO_EMAIL_USE_TLS", False)
 DEFAULT_FROM_EMAIL = os.environ.get("EMBUDO_DEFAULT_FROM_EMAIL", "Embudo <embudo@localhost>")
 ANYMAIL = {key[len("ANYMAIL_") :]: value for key, value in os.environ.items() if key.startswith("ANYMAIL_")}
 
+# WhatsApp Business Cloud API: the default channel (more in the UI).
+WHATSAPP_VERIFY_TOKEN = os.environ.get("WHATSAPP_VERIFY_TOKEN", "")
+WHATSAPP_APP_SECRET = os.environ.get("WHATSAPP_APP_SECRET", "")
+
 PROCRASTINATE_ON_APP_READY = "config.procrastinate.on_app_ready"
 
 # Worker heartbeat older than this makes /healthz report the worker unhealthy.

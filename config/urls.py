@@ -12,4 +12,7 @@ urlpatterns = [
     path("api/v1/<path:path>", api_module.unknown_endpoint),
     path("accounts/", include("embudo.accounts.urls")),
     path("leads/", include("embudo.leads.urls")),
+    path("capture/", include("embudo.capture.urls_ops")),
+    path("hooks/anymail/", include("anymail.urls")),
+    path("hooks/", include("embudo.capture.urls_hooks")),
 ]

@@ -89,9 +89,10 @@ class Lead(models.Model):
     postal_code = models.CharField(_("postal code"), max_length=20, blank=True)
     country = models.CharField(_("country"), max_length=2, blank=True)
     language = models.CharField(_("language"), max_length=5, blank=True)
-    time_zone = models.CharField(_("time zone"), max_length=64, blank=True)
+    # db_default: bulk paths (COPY, INSERT … SELECT) may omit these columns.
+    time_zone = models.CharField(_("time zone"), max_length=64, blank=True, default="", db_default="")
     # business / free / disposable, from the email's domain (offline lists).
-    email_domain_kind = models.CharField(_("email domain kind"), max_length=12, blank=True)
+    email_domain_kind = models.CharField(_("email domain kind"), max_length=12, blank=True, default="", db_default="")
     source = models.CharField(_("source"), max_length=64, blank=True)
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL,

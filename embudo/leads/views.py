@@ -145,6 +145,26 @@ def _describe(event: DomainEvent, names: dict[str, dict[int, str]]) -> TimelineE
         return entry("updated", changes=changes)
     if event.type == "leads.NoteAdded":
         return entry("note", text=payload.get("text", ""))
+    if event.type == "capture.LeadCaptured":
+        # kind "captured": ``channel`` is the channel's code, ``text`` the message (for email, the subject)
+        # and ``changes`` carries labelled details (email body, source, UTM values) in ``after``.
+        channel = str(payload.get("channel") or "")
+        message = str((payload.get("summary") or {}).get("message") or "")
+        details: list[Change] = []
+        if channel == "email":
+            message, _sep, body = message.partition("\n\n")
+            if body:
+                details.append(Change(label=_("Message"), before="", after=body))
+        utm = payload.get("utm") or {}
+        if payload.get("source") and payload.get("source") != channel and not utm.get("source"):
+            details.append(Change(label=_("Source"), before="", after=str(payload["source"])))
+        details.extend(
+            Change(label=label, before="", after=str(utm[key]))
+            for key, label in (("source", "utm_source"), ("medium", "utm_medium"), ("campaign", "utm_campaign"),
+                               ("term", "utm_term"), ("content", "utm_content"))
+            if utm.get(key)
+        )  # fmt: skip
+        return entry("captured", channel=channel, text=message, changes=details)
     return entry("other")
 
 

@@ -84,8 +84,10 @@ def test_stop_server_on_a_data_dir_without_a_server(tmp_path: Path) -> None:
     assert embedded_pg.stop_server(tmp_path / "nothing") is False
 
 
-def test_second_embedded_server_starts_serves_and_stops(tmp_path: Path) -> None:
-    pgdata = tmp_path / "pgdata"
+def test_second_embedded_server_starts_serves_and_stops() -> None:
+    from conftest import embedded_pg_parent_dir
+
+    pgdata = embedded_pg_parent_dir() / "pgdata"
 
     address = embedded_pg.ensure_server(pgdata, "probe", cleanup_mode="delete")
     try:

@@ -34,7 +34,7 @@ def test_rollback_discards_event_and_jobs() -> None:
 
 
 @pytest.mark.django_db(transaction=True)
-def test_real_worker_runs_subscriber_job() -> None:
+def test_real_worker_runs_subscriber_job(empty_job_queue: None) -> None:
     company = CompanyFactory.create(name="Acme", domain="acme.example")
     lead_services.create_lead(actor=None, data={"email": "a@acme.example", "first_name": "A"})
     lead = lead_services.create_lead(actor=None, data={"email": "b@acme.example", "first_name": "B"})

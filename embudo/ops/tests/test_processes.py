@@ -56,7 +56,7 @@ def _request(
 
 
 @pytest.fixture
-def running_processes() -> Iterator[str]:
+def running_processes(empty_job_queue: None) -> Iterator[str]:
     connection.ensure_connection()
     env = {**os.environ, "DATABASE_URL": _database_url(), "EMBUDO_LOG_LEVEL": "WARNING"}
     port = _free_port()
