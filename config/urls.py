@@ -13,6 +13,7 @@ urlpatterns = [
     path("accounts/", include("embudo.accounts.urls")),
     path("leads/", include("embudo.leads.urls")),
     path("capture/", include("embudo.capture.urls_ops")),
+    path("", include("embudo.capture.urls_forms")),
     path("hooks/anymail/", include("anymail.urls")),
     path("hooks/", include("embudo.capture.urls_hooks")),
 ]

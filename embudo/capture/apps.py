@@ -9,6 +9,6 @@ class CaptureConfig(AppConfig):
     def ready(self) -> None:
         # Channel modules register their payload mappers on import; workers never load the URLconf,
         # so they are imported here for every process kind.
-        from embudo.capture import inbound_email, whatsapp  # noqa: F401
+        from embudo.capture import forms_channel, inbound_email, w2l, whatsapp  # noqa: F401
 
         inbound_email.connect()

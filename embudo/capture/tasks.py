@@ -2,6 +2,7 @@
 
 from procrastinate.contrib.django import app
 
+from embudo.capture import forms_channel  # noqa: F401 - defines capture.send_double_opt_in
 from embudo.capture import services
 
 

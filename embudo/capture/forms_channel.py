@@ -1,0 +1,462 @@
+"""The forms channel of intake: hosted (/f/<slug>/) and embedded forms built in the UI.
+
+A public form post is CSRF-exempt (it arrives from other sites), so every post goes through the anti-bot
+checks first: honeypot, signed fill-time token, per-IP and per-form rate limits. Suspicious posts are
+stored and quarantined (never deleted) and the sender sees the normal thank-you. Everything else is
+stored raw through ``services.receive_submission`` and processed by ``services.process_submission``;
+a post that fails the form's own validation is stored too (quarantine reason ``incomplete`` or, for
+bad values, rejected by the intake as ``invalid``), so nothing a person typed is lost.
+
+The payload keeps the form's field definitions (``maps``), so the "form" mapper is pure and a replay
+maps the submission exactly as it was received, even after the form changes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from datetime import timedelta
+from typing import Any
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.core import signing
+from django.core.mail import send_mail
+from django.db import transaction
+from django.utils import translation
+from django.utils.translation import gettext as _
+from procrastinate.contrib.django import app
+
+from embudo.capture import mapping, services
+from embudo.capture.domain import normalize
+from embudo.capture.models import ConsentRecord, Form, Submission, SubmissionStatus
+from embudo.core import clock
+from embudo.leads import selectors as leads_selectors
+
+FIELD_TYPES = ("text", "email", "tel", "textarea", "select", "checkbox", "hidden")
+LANGUAGES = ("en", "es")
+HONEYPOT = "website_url"  # a field name bots love; humans never see it
+TOKEN_FIELD = "_t"  # noqa: S105 - a form field name, not a secret
+KNOWN_FIELD = "known_lead_token"
+UTM_FIELDS = tuple(f"utm_{k}" for k in ("source", "medium", "campaign", "term", "content"))
+META_FIELDS = ("landing_page", "referrer", *UTM_FIELDS)
+TOKEN_SALT = "embudo.capture.form_fill"  # noqa: S105 - a signing namespace, not a secret
+TOKEN_MAX_AGE = 60 * 60 * 24  # a page left open for a day still works
+KNOWN_SALT = "embudo.capture.known_visitor"
+KNOWN_COOKIE = "embudo_known"
+KNOWN_MAX_AGE = 60 * 60 * 24 * 365
+DOI_SALT = "embudo.capture.double_opt_in"
+DOI_MAX_AGE = 60 * 60 * 24 * 14
+MAX_VALUE = 5000
+
+
+# --- form definition -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FieldDef:
+    name: str
+    type: str = "text"
+    required: bool = False
+    label_en: str = ""
+    label_es: str = ""
+    options: tuple[str, ...] = ()
+    maps_to: str = ""
+
+    def label(self, language: str) -> str:
+        return (self.label_es if language == "es" else self.label_en) or self.label_en or self.label_es or self.name
+
+    @property
+    def lead_field(self) -> str:
+        return self.maps_to if self.maps_to in mapping.LEAD_FIELD_NAMES else ""
+
+
+def field_defs(form: Form) -> list[FieldDef]:
+    defs = []
+    for raw in form.fields or []:
+        if not isinstance(raw, Mapping) or not raw.get("name"):
+            continue
+        defs.append(
+            FieldDef(
+                name=str(raw["name"]),
+                type=str(raw.get("type") or "text") if raw.get("type") in FIELD_TYPES else "text",
+                required=bool(raw.get("required")),
+                label_en=str(raw.get("label_en") or ""),
+                label_es=str(raw.get("label_es") or ""),
+                options=tuple(str(o) for o in raw.get("options") or []),
+                maps_to=str(raw.get("maps_to") or ""),
+            )
+        )
+    return defs
+
+
+def pick_language(form: Form, *, query: str = "", accept_language: str = "") -> str:
+    """``?lang=`` wins, then the browser's Accept-Language, then the form's default."""
+    if query[:2] in LANGUAGES:
+        return query[:2]
+    for part in accept_language.split(","):
+        code = part.split(";")[0].strip().lower()[:2]
+        if code in LANGUAGES:
+            return code
+    return form.default_language if form.default_language in LANGUAGES else "en"
+
+
+def consent_text(form: Form, language: str) -> str:
+    return (form.consent_text_es if language == "es" else form.consent_text_en) or form.consent_text_en
+
+
+def thank_you_text(form: Form, language: str) -> str:
+    return (form.thank_you_es if language == "es" else form.thank_you_en) or form.thank_you_en
+
+
+def allowed_hosts(form: Form) -> list[str]:
+    return [h.strip().lower() for h in (form.allowed_hosts or "").splitlines() if h.strip()]
+
+
+def host_allowed(url: str, hosts: list[str]) -> bool:
+    """An absolute http(s) URL whose host is on the list (exactly, or a subdomain of ``.example.com``)."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return False
+    host = (parts.hostname or "").lower()
+    if parts.scheme not in ("http", "https") or not host:
+        return False
+    for allowed in hosts:
+        allowed = allowed.split("://")[-1].split("/")[0].split(":")[0]
+        if allowed.startswith(".") and (host == allowed[1:] or host.endswith(allowed)):
+            return True
+        if host == allowed:
+            return True
+    return False
+
+
+def safe_redirect(form: Form) -> str:
+    """``redirect_url`` only when its host is allow-listed (ASVS V5.1.5): never an open redirect."""
+    return form.redirect_url if form.redirect_url and host_allowed(form.redirect_url, allowed_hosts(form)) else ""
+
+
+# --- anti-bot --------------------------------------------------------------------------------------
+
+
+def fill_token(form: Form, *, issued_at: float | None = None) -> str:
+    """A signed "page rendered at" stamp; the post must come back with it, not too fast."""
+    return signing.dumps({"f": form.pk, "t": issued_at if issued_at is not None else time.time()}, salt=TOKEN_SALT)
+
+
+def _rate_limited(form: Form, ip: str | None) -> bool:
+    since = clock.now() - timedelta(hours=1)
+    recent = Submission.objects.filter(form_id=form.pk, received_at__gte=since)
+    if ip and recent.filter(ip=ip).count() >= form.max_per_ip_per_hour:
+        return True
+    return recent.count() >= form.max_per_hour
+
+
+def suspicion(form: Form, data: Mapping[str, str], ip: str | None, *, now: float | None = None) -> str:
+    """The quarantine reason of a post ("" when it looks human)."""
+    if data.get(HONEYPOT, "").strip():
+        return "honeypot"
+    try:
+        stamp = signing.loads(data.get(TOKEN_FIELD, ""), salt=TOKEN_SALT, max_age=TOKEN_MAX_AGE)
+        issued = float(stamp["t"])
+        if stamp["f"] != form.pk:
+            return "bad_token"
+    except (signing.BadSignature, KeyError, TypeError, ValueError):
+        return "bad_token"
+    if (now if now is not None else time.time()) - issued < form.min_fill_seconds:
+        return "too_fast"
+    if _rate_limited(form, ip):
+        return "rate_limited"
+    return ""
+
+
+# --- known visitor (progressive profiling) ------------------------------------------------------
+
+
+def known_token(lead_id: int) -> str:
+    return signing.dumps({"l": lead_id}, salt=KNOWN_SALT)
+
+
+def known_lead_id(token: str) -> int | None:
+    if not token:
+        return None
+    try:
+        value = signing.loads(token, salt=KNOWN_SALT, max_age=KNOWN_MAX_AGE)
+        return int(value["l"])
+    except (signing.BadSignature, KeyError, TypeError, ValueError):
+        return None
+
+
+def visible_fields(form: Form, lead_id: int | None) -> list[FieldDef]:
+    """The fields to ask: all of them, or for a known visitor only those the lead still lacks.
+
+    Values are looked at, never returned: the page shows which questions remain, not the answers.
+    """
+    defs = field_defs(form)
+    if not lead_id or not form.progressive_profiling:
+        return defs
+    lead = leads_selectors.get_lead(lead_id)
+    if lead is None:
+        return defs
+    custom = lead.custom_fields or {}
+
+    def known(d: FieldDef) -> bool:
+        if d.type == "hidden":
+            return False
+        if d.lead_field:
+            return bool(getattr(lead, d.lead_field, "") or "")
+        key = d.maps_to.removeprefix("custom:") if d.maps_to.startswith("custom:") else d.name
+        return custom.get(key) not in (None, "")
+
+    missing = [d for d in defs if not known(d)]
+    if not any(d.type != "hidden" for d in missing):
+        return defs  # nothing left to learn: ask the whole form again (still without any value)
+    return missing
+
+
+# --- validation ----------------------------------------------------------------------------------
+
+
+@dataclass
+class Validation:
+    values: dict[str, Any] = field(default_factory=dict)
+    errors: dict[str, list[str]] = field(default_factory=dict)
+    consent: bool = False
+
+
+def _value_error(lead_field: str) -> str:
+    messages = {
+        "email": _("Enter a valid email address."),
+        "phone": _("Enter a valid phone number."),
+        "country": _("Enter a known country."),
+        "first_name": _("Enter a name with letters only."),
+        "last_name": _("Enter a name with letters only."),
+        "language": _("Enter a language such as English or Spanish."),
+    }
+    return messages.get(lead_field, _("Enter a valid value."))
+
+
+def validate(form: Form, fields: list[FieldDef], data: Mapping[str, str]) -> Validation:
+    """Required fields, select options, consent, then the intake's own normalization (so a visitor sees
+    the error inline instead of a rejected submission). Messages follow the active language."""
+    result = Validation()
+    lead_values: dict[str, object] = {}
+    for d in fields:
+        if d.type == "checkbox":
+            value: Any = data.get(d.name) in ("on", "1", "true", "yes")
+            if d.required and not value:
+                result.errors[d.name] = [_("Please tick this box.")]
+        else:
+            value = str(data.get(d.name, "")).strip()[:MAX_VALUE]
+            if d.required and not value:
+                result.errors[d.name] = [_("This field is required.")]
+            elif d.type == "select" and value and d.options and value not in d.options:
+                result.errors[d.name] = [_("Choose one of the options.")]
+            if d.lead_field and value:
+                lead_values[d.lead_field] = value
+        result.values[d.name] = value
+    normalized = normalize.normalize_lead_fields(lead_values, default_region=form.default_region or None)
+    for d in fields:
+        if d.lead_field in normalized.errors and d.name not in result.errors:
+            result.errors[d.name] = [_value_error(d.lead_field)]
+    result.consent = data.get("consent") in ("on", "1", "true", "yes")
+    if form.consent_required and not result.consent:
+        result.errors["consent"] = [_("Please give your consent to continue.")]
+    return result
+
+
+# --- submission ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FormOutcome:
+    ok: bool  # show the thank-you (also for quarantined bots)
+    errors: dict[str, list[str]]
+    values: dict[str, Any]
+    lead_id: int | None = None
+    consented: bool = False
+    submission_id: int | None = None
+
+
+def build_payload(
+    form: Form, fields: list[FieldDef], validation: Validation, data: Mapping[str, str], language: str
+) -> dict[str, Any]:
+    payload: dict[str, Any] = {
+        "form": form.slug,
+        "language": language,
+        "source": form.source,
+        "values": validation.values,
+        "maps": {d.name: d.maps_to for d in fields},
+        "types": {d.name: d.type for d in fields},
+    }
+    for key in META_FIELDS:
+        if data.get(key):
+            payload[key] = str(data[key])[:2000]
+    if validation.consent:
+        payload["consent"] = {
+            "purpose": form.consent_purpose,
+            "text": consent_text(form, language),
+            "text_version": form.consent_version,
+            "language": language,
+            "page_url": str(data.get("landing_page", ""))[:2000],
+        }
+    token = data.get(KNOWN_FIELD, "")
+    lead_id = known_lead_id(token)
+    if lead_id:
+        payload[KNOWN_FIELD] = token
+        payload["known_lead_id"] = lead_id
+        lead = leads_selectors.get_lead(lead_id)
+        if lead is not None:
+            # Server-side only (never rendered): lets the intake match the known lead when the visitor
+            # was not asked for an email or phone this time.
+            payload["known_keys"] = {"email": lead.email or "", "phone": lead.phone or ""}
+    return payload
+
+
+def _idempotency_key(form: Form, ip: str | None, data: Mapping[str, str]) -> str:
+    """Same rendered page (same fill token), same IP, same values: a double click, stored once."""
+    body = json.dumps({k: data.get(k) for k in sorted(data)}, sort_keys=True, default=str)
+    digest = hashlib.sha256(f"{form.pk}|{ip}|{body}".encode()).hexdigest()
+    return f"form:{digest}"
+
+
+def submit_form(
+    *, form: Form, data: Mapping[str, str], meta: services.SubmissionMeta, language: str, base_url: str
+) -> FormOutcome:
+    """Receive one public post of ``form``: anti-bot, validation, store raw, process, double opt-in."""
+    fields = visible_fields(form, known_lead_id(data.get(KNOWN_FIELD, "")))
+    context = services.ProcessingContext(
+        default_region=form.default_region, team_id=form.team_id, language=language, source=form.source
+    )
+    reason = suspicion(form, data, meta.ip)
+    validation = validate(form, fields, data) if not reason else Validation()
+    if reason:
+        raw = {k: str(v)[:MAX_VALUE] for k, v in data.items() if k != TOKEN_FIELD}
+        services.capture(channel="form", payload={"form": form.slug, "raw": raw}, meta=meta, form_id=form.pk,
+                         context=_with(context, quarantine_reason=reason))  # fmt: skip
+        return FormOutcome(ok=True, errors={}, values={})
+    payload = build_payload(form, fields, validation, data, language)
+    if validation.errors:
+        services.capture(channel="form", payload=payload, meta=meta, form_id=form.pk,
+                         context=_with(context, quarantine_reason="incomplete"))  # fmt: skip
+        return FormOutcome(ok=False, errors=validation.errors, values=validation.values)
+    result = services.capture(channel="form", payload=payload, meta=meta, form_id=form.pk, context=context,
+                              idempotency_key=_idempotency_key(form, meta.ip, data))  # fmt: skip
+    if result.status == SubmissionStatus.REJECTED:
+        errors = {d.name: [_value_error(d.lead_field)] for d in fields if d.lead_field in result.errors}
+        return FormOutcome(ok=False, errors=errors or {"__all__": [_("Please check your answers.")]},
+                           values=validation.values)  # fmt: skip
+    if (
+        form.double_opt_in
+        and validation.consent
+        and result.lead_id
+        and not result.duplicate_request
+        and result.status == SubmissionStatus.PROCESSED
+    ):
+        with transaction.atomic():
+            app.configure_task("capture.send_double_opt_in").defer(
+                submission_id=result.submission_id, base_url=base_url
+            )
+    return FormOutcome(ok=True, errors={}, values={}, lead_id=result.lead_id, consented=validation.consent,
+                       submission_id=result.submission_id)  # fmt: skip
+
+
+def _with(context: services.ProcessingContext, **changes: Any) -> services.ProcessingContext:
+    return replace(context, **changes)
+
+
+@mapping.register("form")
+def map_form(payload: Mapping[str, Any]) -> mapping.LeadInput:
+    """Pure: values by the field definitions stored with the submission. Unmapped fields and
+    ``custom:<key>`` fields become custom fields; a textarea mapped to ``message`` is the timeline text."""
+    values = payload.get("values")
+    if not isinstance(values, Mapping):  # a quarantined post: nothing to map
+        return mapping.LeadInput(fields={})
+    maps = payload.get("maps") or {}
+    fields: dict[str, object] = {}
+    custom: dict[str, Any] = {}
+    message = ""
+    for name, value in values.items():
+        if value is None or value == "":
+            continue
+        target = str(maps.get(name) or "")
+        if target in mapping.LEAD_FIELD_NAMES:
+            fields[target] = value
+        elif target == "message":
+            message = str(value)
+        else:
+            custom[target.removeprefix("custom:") if target.startswith("custom:") else name] = value
+    known = payload.get("known_keys")
+    if isinstance(known, Mapping) and not fields.get("email") and not fields.get("phone"):
+        if known.get("email"):
+            fields["email"] = known["email"]
+        elif known.get("phone"):
+            fields["phone"] = known["phone"]
+    consents: tuple[mapping.ConsentInput, ...] = ()
+    consent = payload.get("consent")
+    if isinstance(consent, Mapping) and consent.get("purpose"):
+        consents = (
+            mapping.ConsentInput(
+                purpose=str(consent["purpose"]),
+                text=str(consent.get("text", "")),
+                text_version=str(consent.get("text_version", "")),
+                language=str(consent.get("language", "")),
+                page_url=str(consent.get("page_url", "")),
+            ),
+        )
+    return mapping.LeadInput(
+        fields=fields, custom_fields=custom, consents=consents, message=message, source=str(payload.get("source") or "")
+    )
+
+
+# --- double opt-in -------------------------------------------------------------------------------
+
+
+def confirmation_token(submission_id: int) -> str:
+    return signing.dumps({"s": submission_id}, salt=DOI_SALT)
+
+
+def confirmation_submission(token: str) -> int | None:
+    try:
+        return int(signing.loads(token, salt=DOI_SALT, max_age=DOI_MAX_AGE)["s"])
+    except (signing.BadSignature, KeyError, TypeError, ValueError):
+        return None
+
+
+def confirm_double_opt_in(*, token: str) -> bool:
+    """Mark the consents recorded by the token's submission as confirmed (idempotent)."""
+    submission_id = confirmation_submission(token)
+    if submission_id is None:
+        return False
+    with transaction.atomic():
+        consents = ConsentRecord.objects.filter(submission_id=submission_id)
+        if not consents.exists():
+            return False
+        consents.filter(confirmed_at__isnull=True).update(confirmed_at=clock.now())
+    return True
+
+
+@app.task(name="capture.send_double_opt_in")
+def send_double_opt_in(submission_id: int, base_url: str) -> None:
+    """Email the confirmation link, in the lead's language. Safe to retry (confirming twice is harmless)."""
+    submission = Submission.objects.filter(pk=submission_id).first()
+    if submission is None or not submission.lead_id:
+        return
+    lead = leads_selectors.get_lead(submission.lead_id)
+    if lead is None or not lead.email:
+        return
+    if ConsentRecord.objects.filter(submission_id=submission_id, confirmed_at__isnull=False).exists():
+        return
+    form = Form.objects.filter(pk=submission.form_id).first() if submission.form_id else None
+    language = (lead.language or (submission.payload or {}).get("language") or "en")[:2]
+    link = f"{base_url.rstrip('/')}/f/confirm/{confirmation_token(submission_id)}/"
+    with translation.override(language if language in LANGUAGES else "en"):
+        subject = _("Please confirm your subscription")
+        body = _(
+            "Hello,\n\nPlease confirm that you want to hear from us (%(form)s) by opening this link:\n\n%(link)s\n\n"
+            "If you did not ask for this, ignore this email."
+        ) % {"form": form.name if form else "", "link": link}
+    send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [lead.email])

@@ -1,0 +1,89 @@
+"""The form builder UI: permissions, creating and editing forms with their fields."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.test import Client
+
+from embudo.accounts.models import Role
+from embudo.accounts.tests.factories import UserFactory
+from embudo.capture.models import Form, Submission
+from embudo.capture.tests.forms_helpers import make_form
+
+pytestmark = pytest.mark.django_db
+
+
+def _client(role: str) -> Client:
+    client = Client()
+    client.force_login(UserFactory(role=role, language="en"))
+    return client
+
+
+def _post(**overrides: Any) -> dict[str, Any]:
+    data = {
+        "name": "Demo request", "slug": "demo", "team": "", "source": "website", "default_language": "es",
+        "default_region": "es", "consent_required": "on", "consent_purpose": "marketing_email",
+        "consent_text_en": "I agree.", "consent_text_es": "Acepto.", "consent_version": "1",
+        "thank_you_en": "Thanks", "thank_you_es": "Gracias", "redirect_url": "", "allowed_hosts": "www.example.com",
+        "progressive_profiling": "on", "min_fill_seconds": "3", "max_per_ip_per_hour": "20",
+        "max_per_hour": "5000", "active": "on",
+        "fields-TOTAL_FORMS": "2", "fields-INITIAL_FORMS": "0", "fields-MIN_NUM_FORMS": "0",
+        "fields-MAX_NUM_FORMS": "1000",
+        "fields-0-name": "email", "fields-0-type": "email", "fields-0-required": "on", "fields-0-label_en": "Email",
+        "fields-0-label_es": "Correo", "fields-0-maps_to": "email", "fields-0-ORDER": "2",
+        "fields-1-name": "plan", "fields-1-type": "select", "fields-1-label_en": "Plan", "fields-1-label_es": "Plan",
+        "fields-1-options": "Basic\nPro", "fields-1-maps_to": "custom:plan", "fields-1-ORDER": "1",
+    }  # fmt: skip
+    data.update(overrides)
+    return data
+
+
+def test_sales_reps_see_the_list_but_cannot_edit() -> None:
+    form = make_form()
+    Submission.objects.create(channel="form", received_at=form.created_at, form_id=form.pk)
+    client = _client(Role.SALES_REP)
+    page = client.get("/capture/forms/")
+    assert page.status_code == 200 and b"Contact" in page.content and b"New form" not in page.content
+    assert client.get("/capture/forms/new/").status_code == 403
+    assert client.post(f"/capture/forms/{form.pk}/", _post()).status_code == 403
+    assert Client().get("/capture/forms/").status_code == 302  # login required
+
+
+def test_marketing_creates_a_form_with_ordered_fields() -> None:
+    client = _client(Role.MARKETING)
+    assert client.get("/capture/forms/new/").status_code == 200
+    response = client.post("/capture/forms/new/", _post())
+    form = Form.objects.get(slug="demo")
+    assert response.status_code == 302 and response["Location"] == f"/capture/forms/{form.pk}/"
+    assert [f["name"] for f in form.fields] == ["plan", "email"]
+    assert form.fields[0]["options"] == ["Basic", "Pro"] and form.fields[0]["maps_to"] == "custom:plan"
+    assert form.default_region == "ES"
+    assert client.get(f"/capture/forms/{form.pk}/embed/").status_code == 200
+    preview = client.get(f"/capture/forms/{form.pk}/preview/?lang=es")
+    assert b"Correo" in preview.content
+
+
+def test_admin_edits_removes_a_field_and_sees_validation_errors() -> None:
+    form = make_form()
+    client = _client(Role.ADMIN)
+    page = client.get(f"/capture/forms/{form.pk}/")
+    assert page.status_code == 200 and b"first_name" in page.content
+    response = client.post(f"/capture/forms/{form.pk}/", _post(slug="contact", **{"fields-1-DELETE": "on"}))
+    assert response.status_code == 302
+    form.refresh_from_db()
+    assert [f["name"] for f in form.fields] == ["email"]
+    bad = client.post(f"/capture/forms/{form.pk}/", _post(slug="contact", redirect_url="https://evil.example.net/",
+                                                          **{"fields-1-name": "email"}))  # fmt: skip
+    assert bad.status_code == 200
+    body = bad.content.decode()
+    assert "Add the redirect&#x27;s host to the allowed hosts." in body and "Two fields are named email." in body
+
+
+def test_add_field_button_adds_an_empty_row_without_saving() -> None:
+    client = _client(Role.ADMIN)
+    response = client.post("/capture/forms/new/", _post(add_field="1"))
+    assert response.status_code == 200
+    assert b'name="fields-2-name"' in response.content
+    assert not Form.objects.exists()

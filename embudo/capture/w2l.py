@@ -1,0 +1,122 @@
+"""Salesforce Web-to-Lead compatible intake: ``POST /w2l/`` with Salesforce's field names, so an existing
+form migrates by changing its ``action`` URL.
+
+Rules (documented for admins):
+
+- ``retURL`` is followed only when its host is in the ``allowed_hosts`` of an active form (the one
+  allow-list admins already keep); otherwise a small thank-you page is shown. Never an open redirect.
+- ``oid`` and Salesforce's debug/encoding/captcha fields are ignored; ``00N…`` ids and any other field
+  become custom fields under their own name.
+- Anti-bot: the honeypot field of our forms (``website_url``) and a per-IP hourly limit; suspicious posts
+  are stored and quarantined and still see the thank-you. There is no fill-time token (the page is not ours).
+- A double submit (same IP, same body, within ``DUPLICATE_WINDOW_SECONDS``) is stored once; later
+  repeats merge into the same lead by email or phone anyway.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from datetime import timedelta
+from typing import Any
+
+from django.db.models import QuerySet
+
+from embudo.capture import forms_channel, mapping, services
+from embudo.capture.models import Form, Submission
+from embudo.core import clock
+
+STANDARD = {
+    "first_name": "first_name",
+    "last_name": "last_name",
+    "email": "email",
+    "company": "company_name",
+    "phone": "phone",
+    "title": "job_title",
+    "street": "street_address",
+    "city": "city",
+    "state": "region",
+    "zip": "postal_code",
+    "country": "country",
+}
+IGNORED = frozenset(
+    {"oid", "retURL", "debug", "debugEmail", "encoding", "captcha_settings", "g-recaptcha-response", "submit",
+     forms_channel.HONEYPOT, "csrfmiddlewaretoken"}
+)  # fmt: skip
+MAX_PER_IP_PER_HOUR = 60
+DUPLICATE_WINDOW_SECONDS = 600
+MAX_VALUE = 5000
+
+
+def _text(value: Any) -> str:
+    return str(value or "").strip()[:MAX_VALUE]
+
+
+@mapping.register("w2l")
+def map_w2l(payload: Mapping[str, Any]) -> mapping.LeadInput:
+    """Pure: Salesforce names to lead fields; ``mobile`` is the phone when no phone is given."""
+    fields: dict[str, object] = {}
+    custom: dict[str, Any] = {}
+    for key, raw in payload.items():
+        value = _text(raw)
+        if not value or key in IGNORED or key in ("lead_source", "description"):
+            continue
+        if key in STANDARD:
+            fields[STANDARD[key]] = value
+        elif key == "mobile":
+            custom["mobile"] = value
+        elif key in ("URL", "url", "website"):
+            custom["website"] = value
+        else:
+            custom[key[:100]] = value
+    if not fields.get("phone") and custom.get("mobile"):
+        fields["phone"] = custom.pop("mobile")
+    return mapping.LeadInput(
+        fields=fields,
+        custom_fields=custom,
+        message=_text(payload.get("description")),
+        source=_text(payload.get("lead_source"))[:64],
+    )
+
+
+def _active_forms() -> QuerySet[Form]:
+    return Form.objects.filter(active=True).exclude(allowed_hosts="")
+
+
+def return_url(payload: Mapping[str, str]) -> str:
+    """``retURL`` if its host is allow-listed by an active form, else ``""``."""
+    url = _text(payload.get("retURL"))
+    if not url:
+        return ""
+    hosts = [h for form in _active_forms() for h in forms_channel.allowed_hosts(form)]
+    return url if forms_channel.host_allowed(url, hosts) else ""
+
+
+def _suspicion(payload: Mapping[str, str], ip: str | None) -> str:
+    if _text(payload.get(forms_channel.HONEYPOT)):
+        return "honeypot"
+    if ip:
+        since = clock.now() - timedelta(hours=1)
+        if Submission.objects.filter(channel="w2l", ip=ip, received_at__gte=since).count() >= MAX_PER_IP_PER_HOUR:
+            return "rate_limited"
+    return ""
+
+
+def _idempotency_key(payload: Mapping[str, str], ip: str | None) -> str:
+    bucket = int(clock.now().timestamp()) // DUPLICATE_WINDOW_SECONDS
+    body = json.dumps(dict(payload), sort_keys=True)
+    return "w2l:" + hashlib.sha256(f"{ip}|{bucket}|{body}".encode()).hexdigest()
+
+
+def submit_w2l(*, payload: Mapping[str, str], meta: services.SubmissionMeta) -> services.IntakeResult:
+    """Store the post raw and process it; suspicious posts are quarantined."""
+    reason = _suspicion(payload, meta.ip)
+    context = services.ProcessingContext(quarantine_reason=reason)
+    return services.capture(
+        channel="w2l",
+        payload=dict(payload),
+        meta=meta,
+        context=context,
+        idempotency_key="" if reason else _idempotency_key(payload, meta.ip),
+    )
