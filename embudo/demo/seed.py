@@ -332,6 +332,7 @@ def load_demo_data(
                 """,
                 [list(company_ids.values())],
             )
+    ensure_demo_forms(team_ids)
     result = DemoResult(
         personas=list(PERSONAS),
         password=password,
@@ -357,3 +358,41 @@ def credentials_table(result: DemoResult) -> str:
     lines = ["  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip() for row in rows]
     lines.insert(1, "  ".join("-" * w for w in widths))
     return "\n".join([*lines, "", f"Password for every persona: {result.password}", ""])
+
+
+DEMO_FORM_FIELDS = [
+    {"name": "email", "type": "email", "required": True, "label_en": "Work email", "label_es": "Correo de trabajo",
+     "maps_to": "email"},
+    {"name": "first_name", "type": "text", "required": True, "label_en": "First name", "label_es": "Nombre",
+     "maps_to": "first_name"},
+    {"name": "last_name", "type": "text", "required": False, "label_en": "Last name", "label_es": "Apellidos",
+     "maps_to": "last_name"},
+    {"name": "company", "type": "text", "required": False, "label_en": "Company", "label_es": "Empresa",
+     "maps_to": "company_name"},
+    {"name": "phone", "type": "tel", "required": False, "label_en": "Phone", "label_es": "Teléfono",
+     "maps_to": "phone"},
+    {"name": "job_title", "type": "text", "required": False, "label_en": "Job title", "label_es": "Cargo",
+     "maps_to": "job_title"},
+]  # fmt: skip
+
+
+def ensure_demo_forms(team_ids: dict[str, int]) -> None:
+    """A ready-to-try contact form (hosted at /f/contacto/), so the capture side of the demo is not empty."""
+    from embudo.capture.models import Form
+
+    Form.objects.get_or_create(
+        slug="contacto",
+        defaults={
+            "name": "Contacto / Contact us",
+            "team_id": team_ids.get("Iberia"),
+            "fields": DEMO_FORM_FIELDS,
+            "default_language": "es",
+            "default_region": "ES",
+            "source": "web_form",
+            "consent_text_en": "I agree to receive information about Acme's products by email.",
+            "consent_text_es": "Acepto recibir información comercial de Acme por correo electrónico.",
+            "consent_version": "2026-11",
+            "thank_you_en": "Thank you! We will be in touch within the day.",
+            "thank_you_es": "¡Gracias! Te contactaremos hoy mismo.",
+        },
+    )
