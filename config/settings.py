@@ -174,6 +174,10 @@ EMAIL_USE_TLS = env_bool("EMBUDO_EMAIL_USE_TLS", False)
 DEFAULT_FROM_EMAIL = os.environ.get("EMBUDO_DEFAULT_FROM_EMAIL", "Embudo <embudo@localhost>")
 ANYMAIL = {key[len("ANYMAIL_") :]: value for key, value in os.environ.items() if key.startswith("ANYMAIL_")}
 
+# CSV imports: largest accepted upload, and whether to run imports in the request (tests) instead of the worker.
+IMPORT_MAX_BYTES = int(os.environ.get("EMBUDO_IMPORT_MAX_BYTES", str(200 * 1024 * 1024)))
+IMPORT_RUN_INLINE = env_bool("EMBUDO_IMPORT_RUN_INLINE", False)
+
 # WhatsApp Business Cloud API: the default channel (more in the UI).
 WHATSAPP_VERIFY_TOKEN = os.environ.get("WHATSAPP_VERIFY_TOKEN", "")
 WHATSAPP_APP_SECRET = os.environ.get("WHATSAPP_APP_SECRET", "")

@@ -23,7 +23,7 @@ def main(argv: list[str] | None = None) -> None:
     if not args or args[0] in {"-h", "--help", "help"}:
         print(__doc__)
         print(
-            "Commands: demo, serve, worker, migrate, createuser, token, check, db, bench, "
+            "Commands: demo, serve, worker, migrate, createuser, token, check, db, bench, intake, import, "
             "or any Django management command."
         )
         return

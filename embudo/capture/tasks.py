@@ -2,8 +2,11 @@
 
 from procrastinate.contrib.django import app
 
-from embudo.capture import forms_channel  # noqa: F401 - defines capture.send_double_opt_in
-from embudo.capture import services
+from embudo.capture import (
+    forms_channel,  # noqa: F401 - defines capture.send_double_opt_in
+    import_tasks,  # noqa: F401 - defines capture.run_import
+    services,
+)
 
 
 @app.task(name="capture.process_submission", queueing_lock=None)

@@ -114,7 +114,8 @@ def count_leads_visible_to(user: User, *, filters: LeadFilters, cap: int = 10_00
 def find_lead_by_keys(*, email: str = "", phone: str = "") -> Lead | None:
     """Exact-key match for intake: normalized email first (unique), then E.164 phone (newest lead)."""
     if email:
-        lead = Lead.objects.filter(email__lower=email.lower()).first()
+        # The unique index is partial (email <> ''): repeat its predicate so PostgreSQL can use it.
+        lead = Lead.objects.filter(email__lower=email.lower()).exclude(email="").first()
         if lead is not None:
             return lead
     if phone:

@@ -48,7 +48,8 @@ def _check_owner_and_team(actor: User, values: dict[str, Any]) -> None:
 
 
 def _existing_by_email(email: str) -> Lead | None:
-    return Lead.objects.filter(email__lower=email.lower()).only("id").first() if email else None
+    # The unique index is partial (email <> ''): repeat its predicate so PostgreSQL can use it.
+    return Lead.objects.filter(email__lower=email.lower()).exclude(email="").only("id").first() if email else None
 
 
 def _duplicate(existing: Lead) -> DuplicateLead:

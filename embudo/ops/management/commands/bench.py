@@ -11,7 +11,7 @@ from embudo.bench import report
 
 
 class Command(BaseCommand):
-    help = "Run a benchmark (seed, pages); results go to benchmarks/results/<name>.json."
+    help = "Run a benchmark (seed, pages, import, intake-api, no-loss); results go to benchmarks/results/<name>.json."
 
     def add_arguments(self, parser: CommandParser) -> None:
         sub = parser.add_subparsers(dest="benchmark", required=True)
@@ -26,6 +26,31 @@ class Command(BaseCommand):
         pages.add_argument("--warmup", type=int, default=20, help="Unmeasured requests per scenario first.")
         pages.add_argument("--min-leads", type=int, default=1_000_000, help="Refuse to run below this many leads.")
         pages.add_argument("--output-dir", type=Path, default=None)
+        self._add_intake_arguments(sub)
+
+    def _add_intake_arguments(self, sub: Any) -> None:
+        imp = sub.add_parser("import", help="A seeded CSV (1M rows) through the bulk import path.")
+        imp.add_argument("--rows", type=int, default=1_000_000)
+        imp.add_argument("--seed", type=int, default=42)
+        imp.add_argument("--workers", type=int, default=None, help="Normalizer processes (default: up to 2).")
+        imp.add_argument("--keep", action="store_true", help="Keep what the import added (default: delete it).")
+        imp.add_argument("--output-dir", type=Path, default=None)
+        api = sub.add_parser("intake-api", help="POST /api/v1/leads through gunicorn (2 workers) under load.")
+        api.add_argument("--seconds", type=float, default=20.0)
+        api.add_argument("--clients", type=int, default=8, help="Concurrent client connections.")
+        api.add_argument("--workers", type=int, default=2, help="Server worker processes.")
+        api.add_argument("--threads", type=int, default=4, help="Threads per server worker.")
+        api.add_argument("--port", type=int, default=0, help="Loopback port (default: a free one).")
+        api.add_argument("--output-dir", type=Path, default=None)
+        nl = sub.add_parser("no-loss", help="Submissions while the worker is killed and connections dropped.")
+        nl.add_argument("--submissions", type=int, default=10_000)
+        nl.add_argument("--kill-every", type=float, default=2.0, help="Seconds between worker SIGKILLs.")
+        nl.add_argument("--drops", type=int, default=2, help="Times all other DB connections are terminated.")
+        nl.add_argument("--deferred-share", type=float, default=0.5,
+                        help="Share of submissions whose processing is deferred to the worker.")  # fmt: skip
+        nl.add_argument("--recovery-timeout", type=float, default=300.0)
+        nl.add_argument("--port", type=int, default=0)
+        nl.add_argument("--output-dir", type=Path, default=None)
 
     def handle(self, *args: Any, **options: Any) -> None:
         name = options["benchmark"]
@@ -34,6 +59,8 @@ class Command(BaseCommand):
             self._seed(options)
         elif name == "pages":
             self._pages(options)
+        elif name in ("import", "intake-api", "no-loss"):
+            self._intake(name, options)
         else:  # pragma: no cover - argparse rejects it
             raise CommandError(f"Unknown benchmark {name!r}.")
 
@@ -79,4 +106,34 @@ class Command(BaseCommand):
             extra={"scenarios": outcome.scenarios, "explain": outcome.explain},
             output_dir=options["output_dir"],
         )
+        self.stdout.write(f"\nWrote {path}")
+
+    def _intake(self, name: str, options: dict[str, Any]) -> None:
+        from embudo.bench import import_csv, intake_api, no_loss
+
+        if name == "import":
+            outcome = import_csv.run(
+                rows=options["rows"], seed=options["seed"], workers=options["workers"], keep=options["keep"],
+                stdout=self.stdout,
+            )  # fmt: skip
+        elif name == "intake-api":
+            outcome = intake_api.run(
+                seconds=options["seconds"], clients=options["clients"], workers=options["workers"],
+                threads=options["threads"], port=options["port"], stdout=self.stdout,
+            )  # fmt: skip
+        else:
+            outcome = no_loss.run(
+                submissions=options["submissions"], kill_every=options["kill_every"], drops=options["drops"],
+                deferred_share=options["deferred_share"], recovery_timeout=options["recovery_timeout"],
+                port=options["port"], stdout=self.stdout,
+            )  # fmt: skip
+        rows = [(k, v) for k, v in outcome.figures.items() if not isinstance(v, dict)]
+        for k, v in outcome.figures.items():
+            if isinstance(v, dict):
+                rows += [(f"{k} {sub}", value) for sub, value in v.items()]
+        self.stdout.write(report.table(["figure", "value"], rows))
+        path = report.write_result(
+            name, parameters=outcome.parameters, figures=outcome.figures, extra=outcome.extra,
+            output_dir=options["output_dir"],
+        )  # fmt: skip
         self.stdout.write(f"\nWrote {path}")

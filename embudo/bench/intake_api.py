@@ -1,0 +1,322 @@
+"""``embudo bench intake-api``: single-lead ``POST /api/v1/leads`` through the whole intake path.
+
+The server is ``embudo serve`` (gunicorn, ``--workers 2 --threads 4`` by default) started as a
+subprocess on loopback against the benchmark database; the load comes from a separate process:
+``wrk`` when it is installed (a Lua script gives every request a unique email), else a Python
+client (threads with keep-alive connections). Each request creates a new lead (unique email and
+phone). Figures: ``leads_per_s`` (201 responses per second), ``p50_ms`` / ``p99_ms`` (client-side
+latency of those requests). What the run created is deleted afterwards (``--keep`` not offered:
+the database must stay at its seeded size for the next benchmark).
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import multiprocessing
+import os
+import random
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+GOAL_LEADS_PER_S = 300
+GOAL_P99_MS = 100
+
+
+@dataclass
+class Outcome:
+    parameters: dict[str, Any]
+    figures: dict[str, Any]
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def percentile(values: list[float], q: float) -> float:
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))
+    return ordered[index]
+
+
+def bench_token(email: str = "bench-intake@embudo.local") -> str:
+    """An admin user and a fresh API token for the benchmark clients."""
+    from embudo.accounts import services as accounts_services
+
+    accounts_services.create_user(email=email, role="admin", password=None, full_name="Benchmark client")
+    _, token = accounts_services.create_api_token(user_email=email, name=f"bench {uuid.uuid4().hex[:8]}")
+    return token
+
+
+class Server:
+    """``embudo serve`` in its own process group, on loopback."""
+
+    def __init__(self, *, port: int, workers: int, threads: int, log: Path) -> None:
+        self.port = port
+        self.log = log
+        self._log_handle = log.open("w")
+        self.process = subprocess.Popen(  # noqa: S603 - our own command line
+            [
+                sys.executable,
+                "-m",
+                "embudo.cli",
+                "serve",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--workers",
+                str(workers),
+                "--threads",
+                str(threads),
+                "--no-collectstatic",
+            ],  # fmt: skip
+            stdout=self._log_handle,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            env={**os.environ},
+        )
+
+    def wait_ready(self, timeout: float = 90.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"The server exited: see {self.log}")
+            try:
+                conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=2)
+                conn.request("GET", "/healthz")
+                # 503 = up but no job worker heartbeat: the web server itself answers.
+                if conn.getresponse().status in (200, 503):
+                    return
+            except OSError:
+                pass
+            time.sleep(0.3)
+        raise RuntimeError(f"The server did not answer /healthz within {timeout:.0f} s: see {self.log}")
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait(timeout=10)
+        self._log_handle.close()
+
+
+def lead_body(tag: str, n: int, rng: random.Random) -> bytes:
+    return json.dumps(
+        {
+            "email": f"api.{tag}.{n}@example.org",
+            "first_name": rng.choice(["maría", "José", "Ana", "LUIS", "Sofía"]),
+            "last_name": rng.choice(["García", "de la Fuente", "Pérez", "McDonald"]),
+            "phone": f"+34 6{rng.randrange(10**8):08d}",
+            "company_name": "Acme",
+            "country": "España",
+        }
+    ).encode()
+
+
+def _client_thread(port: int, token: str, tag: str, deadline: float, out: list[tuple[int, float]]) -> None:
+    rng = random.Random(tag)  # noqa: S311 - test data, not secrets
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    n = 0
+    while time.monotonic() < deadline:
+        n += 1
+        body = lead_body(tag, n, rng)
+        t = time.perf_counter()
+        try:
+            conn.request("POST", "/api/v1/leads", body=body, headers=headers)
+            response = conn.getresponse()
+            response.read()
+            out.append((response.status, (time.perf_counter() - t) * 1000))
+        except (OSError, http.client.HTTPException):
+            out.append((0, (time.perf_counter() - t) * 1000))
+            conn.close()
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    conn.close()
+
+
+def python_load(port: int, token: str, seconds: float, clients: int, run_tag: str, queue: Any) -> None:
+    """Entry point of the load process: ``clients`` threads until the deadline; results to ``queue``."""
+    deadline = time.monotonic() + seconds
+    results: list[list[tuple[int, float]]] = [[] for _ in range(clients)]
+    threads = [
+        threading.Thread(target=_client_thread, args=(port, token, f"{run_tag}-{i}", deadline, results[i]))
+        for i in range(clients)
+    ]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    queue.put({"elapsed": time.perf_counter() - started, "results": [r for rs in results for r in rs]})
+
+
+WRK_SCRIPT = """
+local counter = 0
+local tag = "%(tag)s"
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Authorization"] = "Bearer %(token)s"
+request = function()
+  counter = counter + 1
+  local id = tostring(math.random(1, 1000000000)) .. "." .. counter
+  local body = '{"email": "api.' .. tag .. '.' .. id .. '@example.org", "first_name": "maría", ' ..
+    '"last_name": "García", "company_name": "Acme", "country": "España", ' ..
+    '"phone": "+34 6' .. string.format("%%08d", math.random(0, 99999999)) .. '"}'
+  return wrk.format(nil, "/api/v1/leads", nil, body)
+end
+done = function(summary, latency, requests)
+  io.write(string.format("JSON{\\"requests\\": %%d, \\"p50_us\\": %%d, \\"p99_us\\": %%d, \\"non2xx\\": %%d, " ..
+    "\\"errors\\": %%d, \\"duration_us\\": %%d}\\n", summary.requests, latency:percentile(50),
+    latency:percentile(99), summary.errors.status, summary.errors.connect + summary.errors.read +
+    summary.errors.write + summary.errors.timeout, summary.duration))
+end
+"""
+
+
+def wrk_load(port: int, token: str, seconds: float, clients: int, run_tag: str) -> dict[str, Any]:
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
+        script.write(WRK_SCRIPT % {"tag": run_tag, "token": token})
+    try:
+        output = subprocess.run(  # noqa: S603 - fixed command line
+            [shutil.which("wrk") or "wrk", "-t", "2", "-c", str(clients), "-d", f"{int(seconds)}s", "--latency",
+             "-s", script.name, f"http://127.0.0.1:{port}/"],  # fmt: skip
+            capture_output=True, text=True, timeout=seconds + 60, check=True,
+        )  # fmt: skip
+    finally:
+        Path(script.name).unlink(missing_ok=True)
+    line = next(ln for ln in output.stdout.splitlines() if ln.startswith("JSON"))
+    data: dict[str, Any] = json.loads(line[4:])
+    return data
+
+
+def _max_ids() -> dict[str, int]:
+    from django.db import connection
+
+    out = {}
+    with connection.cursor() as cursor:
+        for table in ("leads_lead", "core_domainevent", "capture_submission", "leads_company"):
+            cursor.execute(f"SELECT coalesce(max(id), 0) FROM {table}")  # noqa: S608 - fixed table names
+            row = cursor.fetchone()
+            out[table] = int(row[0]) if row else 0
+    return out
+
+
+def cleanup(before: dict[str, int]) -> None:
+    """Delete what a benchmark added (rows with ids above ``before``)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("DELETE FROM capture_leadattribution WHERE lead_id > %s", [before["leads_lead"]])
+        cursor.execute("DELETE FROM capture_consentrecord WHERE lead_id > %s", [before["leads_lead"]])
+        cursor.execute("UPDATE leads_lead SET company_id = NULL WHERE company_id > %s", [before["leads_company"]])
+        cursor.execute("DELETE FROM core_domainevent WHERE id > %s", [before["core_domainevent"]])
+        cursor.execute("DELETE FROM capture_submission WHERE id > %s", [before["capture_submission"]])
+        cursor.execute("DELETE FROM leads_lead WHERE id > %s", [before["leads_lead"]])
+        cursor.execute("DELETE FROM leads_company WHERE id > %s", [before["leads_company"]])
+        cursor.execute(
+            "DELETE FROM procrastinate_jobs WHERE status = 'todo' AND task_name = 'leads.refresh_company_stats'"
+        )
+
+
+def count_leads() -> int:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT reltuples::bigint FROM pg_class WHERE relname = 'leads_lead'")
+        row = cursor.fetchone()
+    return int(row[0]) if row else 0
+
+
+def run(
+    *,
+    seconds: float,
+    clients: int,
+    workers: int,
+    threads: int,
+    port: int,
+    stdout: Any,
+    use_wrk: bool | None = None,
+    do_cleanup: bool = True,
+) -> Outcome:
+    token = bench_token()
+    port = port or free_port()
+    leads_before = count_leads()
+    log = Path(tempfile.gettempdir()) / f"embudo-bench-intake-api-{port}.log"
+    server = Server(port=port, workers=workers, threads=threads, log=log)
+    before = _max_ids()
+    use_wrk = bool(shutil.which("wrk")) if use_wrk is None else use_wrk
+    run_tag = uuid.uuid4().hex[:10]
+    try:
+        server.wait_ready()
+        # Warm-up: both workers import everything and open their connections.
+        warm: Any = multiprocessing.get_context("spawn").Queue()
+        python_load(port, token, 1.0, 2, f"{run_tag}w", warm)
+        warm.get()
+        client = "wrk" if use_wrk else "python client"
+        stdout.write(f"server ready on 127.0.0.1:{port}; {client} for {seconds:.0f} s\n")
+        if use_wrk:
+            data = wrk_load(port, token, seconds, clients, run_tag)
+            elapsed = data["duration_us"] / 1e6
+            ok = data["requests"] - data["non2xx"] - data["errors"]
+            p50, p99 = data["p50_us"] / 1000, data["p99_us"] / 1000
+            failures = data["non2xx"] + data["errors"]
+            statuses: dict[str, int] = {"2xx": ok, "other": failures}
+        else:
+            queue: Any = multiprocessing.get_context("spawn").Queue()
+            process = multiprocessing.get_context("spawn").Process(
+                target=python_load, args=(port, token, seconds, clients, run_tag, queue)
+            )
+            process.start()
+            data = queue.get(timeout=seconds + 120)
+            process.join(timeout=30)
+            elapsed = data["elapsed"]
+            created = [ms for status, ms in data["results"] if status == 201]
+            ok = len(created)
+            p50, p99 = percentile(created, 50), percentile(created, 99)
+            statuses = {}
+            for status, _ms in data["results"]:
+                statuses[str(status)] = statuses.get(str(status), 0) + 1
+            # 200 = merged into an existing lead (a random phone matched a stored one): not a failure.
+            failures = sum(n for s, n in statuses.items() if not s.startswith("2"))
+    finally:
+        server.stop()
+    if do_cleanup:
+        cleanup(before)
+    figures = {
+        "leads_per_s": round(ok / elapsed, 1) if elapsed else 0.0,
+        "p50_ms": round(p50, 1),
+        "p99_ms": round(p99, 1),
+        "requests_ok": ok,
+        "failed": failures,
+        "seconds": round(elapsed, 1),
+        "goal_leads_per_s": GOAL_LEADS_PER_S,
+        "goal_p99_ms": GOAL_P99_MS,
+    }
+    parameters = {
+        "seconds": seconds,
+        "clients": clients,
+        "server_workers": workers,
+        "server_threads": threads,
+        "load_generator": "wrk" if use_wrk else "python threads (separate process)",
+        "leads_stored": leads_before,
+    }
+    return Outcome(parameters=parameters, figures=figures, extra={"statuses": statuses})

@@ -1,0 +1,68 @@
+"""Tiny runs of the intake benchmarks (import, intake-api, no-loss): they work and write their JSON."""
+
+from __future__ import annotations
+
+import json
+from io import StringIO
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import pytest
+from django.core.management import call_command
+from django.db import connection
+
+from embudo.capture.models import Submission
+from embudo.leads.models import Lead
+
+
+def _figures(path: Path, name: str) -> dict[str, Any]:
+    document = json.loads((path / f"{name}.json").read_text())
+    assert document["name"] == name
+    assert {"date", "machine", "versions", "parameters", "figures"} <= set(document)
+    return dict(document["figures"])
+
+
+@pytest.fixture
+def database_url(monkeypatch: pytest.MonkeyPatch) -> str:
+    """Let subprocesses (server, worker) reach the test database."""
+    connection.ensure_connection()
+    params = connection.get_connection_params()
+    host = quote(str(params.get("host") or "localhost"), safe="")
+    port = params.get("port") or 5432
+    url = f"postgres://{params.get('user') or 'postgres'}@{host}:{port}/{params['dbname']}"
+    monkeypatch.setenv("DATABASE_URL", url)
+    return url
+
+
+@pytest.mark.django_db
+def test_bench_import_small(tmp_path: Path, settings: Any) -> None:
+    settings.DATA_DIR = tmp_path / "data"
+    call_command("bench", "import", "--rows", "200", "--output-dir", str(tmp_path), stdout=StringIO())
+    figures = _figures(tmp_path, "import")
+    assert figures["rows"] == 200 and figures["seconds"] > 0
+    assert figures["created"] + figures["merged"] + figures["rejected"] == 200
+    assert figures["rejected"] > 0 and "insert_leads" in figures["phases_s"]
+    assert Lead.objects.count() == 0 and Submission.objects.count() == 0  # cleaned up
+
+
+@pytest.mark.django_db(transaction=True)
+def test_bench_intake_api_small(tmp_path: Path, database_url: str) -> None:
+    call_command("bench", "intake-api", "--seconds", "2", "--clients", "2", "--output-dir", str(tmp_path),
+                 stdout=StringIO())  # fmt: skip
+    figures = _figures(tmp_path, "intake-api")
+    assert figures["leads_per_s"] > 0 and figures["failed"] == 0
+    assert 0 < figures["p50_ms"] <= figures["p99_ms"]
+    assert Lead.objects.count() == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_bench_no_loss_small(tmp_path: Path, database_url: str) -> None:
+    call_command(
+        "bench", "no-loss", "--submissions", "100", "--kill-every", "1.5", "--drops", "1",
+        "--recovery-timeout", "150", "--output-dir", str(tmp_path), stdout=StringIO(),
+    )  # fmt: skip
+    figures = _figures(tmp_path, "no-loss")
+    assert figures["acknowledged"] > 0
+    assert figures["lost"] == 0 and figures["duplicated"] == 0
+    assert figures["worker_kills"] >= 1 and figures["connection_drops"] == 1
