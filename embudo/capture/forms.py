@@ -23,10 +23,10 @@ MAPS_TO_CHOICES = (*mapping.LEAD_FIELD_NAMES, "message")
 
 class FormSettingsForm(forms.ModelForm):
     default_language = forms.ChoiceField(
-        label=_("default language"), choices=[("en", _("English")), ("es", _("Spanish"))]
+        label=_("Default language"), choices=[("en", _("English")), ("es", _("Spanish"))]
     )
     redirect_url = forms.URLField(
-        label=_("redirect after submit"), max_length=500, required=False, assume_scheme="https"
+        label=_("Redirect after submit"), max_length=500, required=False, assume_scheme="https"
     )
 
     class Meta:
@@ -37,6 +37,7 @@ class FormSettingsForm(forms.ModelForm):
             "thank_you_en", "thank_you_es", "redirect_url", "allowed_hosts", "double_opt_in",
             "progressive_profiling", "min_fill_seconds", "max_per_ip_per_hour", "max_per_hour", "active",
         ]  # fmt: skip
+        labels = {"team": _("Team")}
         widgets = {
             "consent_text_en": forms.Textarea(attrs={"rows": 3}),
             "consent_text_es": forms.Textarea(attrs={"rows": 3}),
