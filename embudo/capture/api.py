@@ -54,6 +54,8 @@ def _context(user: User, payload: dict[str, Any]) -> services.ProcessingContext:
     _validate(payload)
     team_id = payload.pop("team_id", None)
     owner_id = payload.pop("owner_id", None)
+    if user.role not in ("sales_rep", "manager"):
+        return services.ProcessingContext(team_id=team_id, owner_id=owner_id)
     team_ids = accounts_selectors.team_ids_of(user)
     if user.role == "sales_rep":
         # A rep entering a lead by API owns it, in their team (as in the UI).
@@ -74,6 +76,12 @@ def _status_code(result: services.IntakeResult) -> int:
 
 
 def _out(result: services.IntakeResult) -> CaptureOut:
+    summary = result.lead_summary
+    if summary is not None and summary.owner_id is None:
+        # Known from processing: no need to read the lead back.
+        return CaptureOut(id=result.lead_id, created=result.created, score=summary.score, grade=summary.grade,
+                          owner=None, submission_id=result.submission_id, status=result.status,
+                          fields=result.errors)  # fmt: skip
     lead = selectors.get_lead_summary(result.lead_id) if result.lead_id else None
     return CaptureOut(
         id=result.lead_id,

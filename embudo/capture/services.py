@@ -1,7 +1,9 @@
-"""The one intake path. Every channel calls ``receive_submission`` (store the raw input, committed)
-then ``process_submission`` (normalize → validate → match → create or update → enrich → attribution
-and consent → event), in one transaction. A processing failure leaves the submission ``failed``
-with its error and a retry job; nothing received is ever lost.
+"""The one intake path. Every channel stores the raw input first, then processes it (normalize →
+validate → match → create or update → enrich → attribution and consent → event). Deferred channels
+call ``receive_submission`` (committed) and a job runs ``process_submission``; synchronous channels
+call ``capture``, which stores and processes in one transaction with a savepoint around processing.
+Either way a processing failure leaves the submission ``failed`` with its error and a retry job, and
+nothing acknowledged is ever lost.
 """
 
 from __future__ import annotations
@@ -12,19 +14,22 @@ import traceback
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from procrastinate.contrib.django import app as procrastinate_app
 
 from embudo.capture import mapping
 from embudo.capture.domain import attribution, enrich, normalize, survivorship
 from embudo.capture.events import LeadCaptured
-from embudo.capture.models import ConsentRecord, LeadAttribution, Outcome, Submission, SubmissionStatus
+from embudo.capture.models import ConsentRecord, Outcome, Submission, SubmissionStatus
 from embudo.core import clock
 from embudo.core import events as core_events
 from embudo.leads import selectors as leads_selectors
 from embudo.leads import services as leads_services
+
+if TYPE_CHECKING:
+    from embudo.leads.models import Lead
 
 logger = logging.getLogger(__name__)
 
@@ -62,6 +67,15 @@ class ProcessingContext:
 
 
 @dataclass(frozen=True)
+class LeadSummary:
+    """What the intake response shows of the lead, known at the end of processing (no re-read)."""
+
+    score: int
+    grade: str
+    owner_id: int | None
+
+
+@dataclass(frozen=True)
 class IntakeResult:
     submission_id: int
     status: str
@@ -70,13 +84,14 @@ class IntakeResult:
     errors: dict[str, list[str]]
     reason: str
     duplicate_request: bool = False
+    lead_summary: LeadSummary | None = None
 
     @property
     def created(self) -> bool:
         return self.outcome == Outcome.CREATED
 
 
-def _result(submission: Submission, *, duplicate_request: bool = False) -> IntakeResult:
+def _result(submission: Submission, *, duplicate_request: bool = False, lead: Lead | None = None) -> IntakeResult:
     return IntakeResult(
         submission_id=submission.pk,
         status=submission.status,
@@ -85,6 +100,7 @@ def _result(submission: Submission, *, duplicate_request: bool = False) -> Intak
         errors={k: list(v) for k, v in (submission.errors or {}).items()},
         reason=submission.reason,
         duplicate_request=duplicate_request,
+        lead_summary=LeadSummary(score=lead.score, grade=lead.grade, owner_id=lead.owner_id) if lead else None,
     )
 
 
@@ -104,43 +120,65 @@ def receive_submission(
     A repeated idempotency key or provider message id returns the first submission (``is_new`` False)
     and stores nothing more: double clicks and webhook retries create nothing.
     """
-    context = context or ProcessingContext()
-    context_data = asdict(context)
-    context_data.update(
-        {k: v for k, v in (("referrer", meta.referrer), ("landing_page", meta.landing_page),
-                           ("accept_language", meta.accept_language)) if v and not context_data.get(k)}
-    )  # fmt: skip
-    lookup: dict[str, str] = {}
-    if idempotency_key:
-        lookup = {"channel": channel, "idempotency_key": idempotency_key}
-    elif external_id:
-        lookup = {"channel": channel, "external_id": external_id}
-    if lookup:
-        existing = Submission.objects.filter(**lookup).first()
-        if existing is not None:
-            return existing, False
+    lookup = _lookup(channel, idempotency_key, external_id)
+    existing = _existing(lookup)
+    if existing is not None:
+        return existing, False
     try:
         with transaction.atomic():
-            submission = Submission.objects.create(
-                channel=channel,
-                received_at=clock.now(),
-                payload=dict(payload),
-                headers=meta.headers,
-                ip=meta.ip or None,
-                user_agent=meta.user_agent[:1000],
-                idempotency_key=idempotency_key,
-                external_id=external_id,
-                form_id=form_id,
-                actor_id=actor_id,
-                context=context_data,
-            )
+            submission = _store(channel=channel, payload=payload, meta=meta, context=context,
+                                idempotency_key=idempotency_key, external_id=external_id, form_id=form_id,
+                                actor_id=actor_id)  # fmt: skip
     except IntegrityError:
         # The same key arrived concurrently; the other request stored it first.
-        existing = Submission.objects.filter(**lookup).first() if lookup else None
+        existing = _existing(lookup)
         if existing is None:
             raise
         return existing, False
     return submission, True
+
+
+def _lookup(channel: str, idempotency_key: str, external_id: str) -> dict[str, str]:
+    if idempotency_key:
+        return {"channel": channel, "idempotency_key": idempotency_key}
+    if external_id:
+        return {"channel": channel, "external_id": external_id}
+    return {}
+
+
+def _existing(lookup: Mapping[str, str]) -> Submission | None:
+    return Submission.objects.filter(**lookup).first() if lookup else None
+
+
+def _store(
+    *,
+    channel: str,
+    payload: Mapping[str, Any],
+    meta: SubmissionMeta,
+    context: ProcessingContext | None,
+    idempotency_key: str,
+    external_id: str,
+    form_id: int | None,
+    actor_id: int | None,
+) -> Submission:
+    context_data = asdict(context or ProcessingContext())
+    context_data.update(
+        {k: v for k, v in (("referrer", meta.referrer), ("landing_page", meta.landing_page),
+                           ("accept_language", meta.accept_language)) if v and not context_data.get(k)}
+    )  # fmt: skip
+    return Submission.objects.create(
+        channel=channel,
+        received_at=clock.now(),
+        payload=dict(payload),
+        headers=meta.headers,
+        ip=meta.ip or None,
+        user_agent=meta.user_agent[:1000],
+        idempotency_key=idempotency_key,
+        external_id=external_id,
+        form_id=form_id,
+        actor_id=actor_id,
+        context=context_data,
+    )
 
 
 def process_submission(submission_id: int) -> IntakeResult:
@@ -154,26 +192,28 @@ def process_submission(submission_id: int) -> IntakeResult:
             submission = Submission.objects.select_for_update().get(pk=submission_id)
             if submission.status not in (SubmissionStatus.PENDING, SubmissionStatus.FAILED):
                 return _result(submission)
-            _process(submission)
-            return _result(submission)
+            lead = _process(submission)
+            return _result(submission, lead=lead)
     except Exception as exc:
         logger.exception("intake processing failed", extra={"submission_id": submission_id})
-        return _mark_failed(submission_id, exc)
+        with transaction.atomic():
+            submission = Submission.objects.select_for_update().get(pk=submission_id)
+            _mark_failed(submission, exc)
+        return _result(submission)
 
 
-def _mark_failed(submission_id: int, exc: Exception) -> IntakeResult:
-    with transaction.atomic():
-        submission = Submission.objects.select_for_update().get(pk=submission_id)
-        submission.status = SubmissionStatus.FAILED
-        submission.attempts += 1
-        submission.error = "".join(traceback.format_exception_only(exc)).strip()[:4000]
-        submission.save(update_fields=["status", "attempts", "error"])
-        if submission.attempts < MAX_ATTEMPTS:
-            delay = min(3600, 5 * 2 ** (submission.attempts - 1))
-            procrastinate_app.configure_task("capture.process_submission", schedule_in={"seconds": delay}).defer(
-                submission_id=submission.pk
-            )
-    return _result(submission)
+def _mark_failed(submission: Submission, exc: Exception) -> None:
+    """Record the error on the (locked or just inserted) submission and defer a retry with backoff."""
+    submission.status = SubmissionStatus.FAILED
+    submission.outcome, submission.lead_id, submission.reason, submission.errors = "", None, "", {}
+    submission.attempts += 1
+    submission.error = "".join(traceback.format_exception_only(exc)).strip()[:4000]
+    submission.save(update_fields=["status", "outcome", "lead_id", "reason", "errors", "attempts", "error"])
+    if submission.attempts < MAX_ATTEMPTS:
+        delay = min(3600, 5 * 2 ** (submission.attempts - 1))
+        procrastinate_app.configure_task("capture.process_submission", schedule_in={"seconds": delay}).defer(
+            submission_id=submission.pk
+        )
 
 
 def _finish(submission: Submission, *, status: str, reason: str = "", errors: Mapping[str, Any] | None = None,
@@ -188,7 +228,8 @@ def _finish(submission: Submission, *, status: str, reason: str = "", errors: Ma
     submission.save(update_fields=["status", "reason", "errors", "outcome", "lead_id", "error", "processed_at"])
 
 
-def _process(submission: Submission) -> None:
+def _process(submission: Submission) -> Lead | None:
+    """Process a submission locked (or just inserted) by the caller; returns the lead it went into."""
     context = ProcessingContext(**{k: v for k, v in (submission.context or {}).items()
                                    if k in ProcessingContext.__dataclass_fields__})  # fmt: skip
     lead_input = mapping.lead_input_for(submission.channel, submission.payload)
@@ -196,15 +237,15 @@ def _process(submission: Submission) -> None:
     if normalized.errors:
         _finish(submission, status=SubmissionStatus.REJECTED, reason="invalid",
                 errors={k: list(v) for k, v in normalized.errors.items()})  # fmt: skip
-        return
+        return None
     values = dict(normalized.values)
     if context.quarantine_reason:
         _finish(submission, status=SubmissionStatus.QUARANTINED, reason=context.quarantine_reason)
-        return
+        return None
     if not any(values.get(k) for k in ("email", "phone", "whatsapp_id", "first_name", "last_name")):
         _finish(submission, status=SubmissionStatus.REJECTED, reason="no_contact",
                 errors={"email": ["Give an email, a phone or a name."]})  # fmt: skip
-        return
+        return None
     if values.get("whatsapp_id") and not values.get("phone"):
         values["phone"] = values["whatsapp_id"]
     info = enrich.enrich(values, accept_language=context.accept_language, form_language=context.language)
@@ -269,21 +310,29 @@ def _process(submission: Submission) -> None:
     )
     _finish(submission, status=SubmissionStatus.PROCESSED, outcome=Outcome.CREATED if created else Outcome.MERGED,
             lead_id=lead.pk)  # fmt: skip
+    return lead
+
+
+_ATTRIBUTION_KEYS = ("channel", "source", "medium", "campaign", "term", "content", "referrer", "landing_page")
+# First touch is written once; the last touch moves forward only (a replayed older submission keeps it).
+_UPSERT_ATTRIBUTION = """
+    INSERT INTO capture_leadattribution (lead_id, {first}, first_at, {last}, last_at)
+    VALUES (%s, {values}, %s, {values}, %s)
+    ON CONFLICT (lead_id) DO UPDATE SET {updates}, last_at = EXCLUDED.last_at
+    WHERE capture_leadattribution.last_at <= EXCLUDED.last_at
+""".format(  # noqa: S608 - fixed column names; the values are parameters
+    first=", ".join(f"first_{k}" for k in _ATTRIBUTION_KEYS),
+    last=", ".join(f"last_{k}" for k in _ATTRIBUTION_KEYS),
+    values=", ".join(["%s"] * len(_ATTRIBUTION_KEYS)),
+    updates=", ".join(f"last_{k} = EXCLUDED.last_{k}" for k in _ATTRIBUTION_KEYS),
+)
 
 
 def _record_attribution(lead_id: int, touch: attribution.Touch, submission: Submission) -> None:
-    fields = {
-        "channel": touch.channel, "source": touch.source, "medium": touch.medium, "campaign": touch.campaign,
-        "term": touch.term, "content": touch.content, "referrer": touch.referrer, "landing_page": touch.landing_page,
-    }  # fmt: skip
-    last = {f"last_{k}": v for k, v in fields.items()} | {"last_at": submission.received_at}
-    row = LeadAttribution.objects.select_for_update().filter(lead_id=lead_id).first()
-    if row is None:
-        LeadAttribution.objects.create(
-            lead_id=lead_id, **{f"first_{k}": v for k, v in fields.items()}, first_at=submission.received_at, **last
-        )
-    elif submission.received_at >= row.last_at:
-        LeadAttribution.objects.filter(lead_id=lead_id).update(**last)
+    """First and last touch in one statement (``LeadAttribution`` is keyed by lead)."""
+    values = [getattr(touch, k) for k in _ATTRIBUTION_KEYS]
+    with connection.cursor() as cursor:
+        cursor.execute(_UPSERT_ATTRIBUTION, [lead_id, *values, submission.received_at, *values, submission.received_at])
 
 
 def _record_consents(
@@ -325,14 +374,36 @@ def capture(
     form_id: int | None = None,
     actor_id: int | None = None,
 ) -> IntakeResult:
-    """Receive then process synchronously (what API and form channels do)."""
-    submission, is_new = receive_submission(
-        channel=channel, payload=payload, meta=meta, context=context, idempotency_key=idempotency_key,
-        external_id=external_id, form_id=form_id, actor_id=actor_id,
-    )  # fmt: skip
-    if not is_new:
-        return _result(submission, duplicate_request=True)
-    return process_submission(submission.pk)
+    """Receive and process synchronously (what API and form channels do), in one transaction.
+
+    The raw submission is inserted first; processing runs in a savepoint after it. If processing
+    raises, only the savepoint is rolled back: the submission is committed as ``failed`` with the
+    error and a retry job. One commit per submission, and nothing acknowledged is lost (the caller
+    answers only after the commit).
+    """
+    lookup = _lookup(channel, idempotency_key, external_id)
+    existing = _existing(lookup)
+    if existing is not None:
+        return _result(existing, duplicate_request=True)
+    try:
+        with transaction.atomic():
+            submission = _store(channel=channel, payload=payload, meta=meta, context=context,
+                                idempotency_key=idempotency_key, external_id=external_id, form_id=form_id,
+                                actor_id=actor_id)  # fmt: skip
+            try:
+                with transaction.atomic():
+                    lead = _process(submission)
+            except Exception as exc:
+                logger.exception("intake processing failed", extra={"submission_id": submission.pk})
+                _mark_failed(submission, exc)
+                return _result(submission)
+            return _result(submission, lead=lead)
+    except IntegrityError:
+        # The same key arrived concurrently; the other request stored it first (and processed it).
+        existing = _existing(lookup)
+        if existing is None:
+            raise
+        return _result(existing, duplicate_request=True)
 
 
 def replay_submissions(*, submission_ids: list[int] | None = None, statuses: tuple[str, ...] = ("failed",)) -> int:

@@ -19,6 +19,8 @@ from config import event_map
 from embudo.core import clock
 from embudo.core.models import DomainEvent
 
+_ENVELOPE = frozenset({"lead_id", "actor_id"})
+
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class Event:
@@ -33,10 +35,9 @@ class Event:
         return f"{cls.context}.{cls.__name__}"
 
     def payload(self) -> dict[str, Any]:
-        data = dataclasses.asdict(self)
-        data.pop("lead_id", None)
-        data.pop("actor_id", None)
-        return data
+        # Shallow (not ``dataclasses.asdict``, which deep-copies): the values are JSON-native and are
+        # only serialized. Runs for every event on the intake path.
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name not in _ENVELOPE}
 
 
 def subscribers_of(event_type: str, mapping: Mapping[str, list[str]] | None = None) -> list[str]:
@@ -44,8 +45,12 @@ def subscribers_of(event_type: str, mapping: Mapping[str, list[str]] | None = No
 
 
 def publish(event: Event, *, occurred_at: datetime | None = None) -> DomainEvent:
-    """Record ``event`` and defer its subscribers' jobs, atomically with the caller's writes."""
-    with transaction.atomic():
+    """Record ``event`` and defer its subscribers' jobs, atomically with the caller's writes.
+
+    No savepoint: inside the caller's transaction an error here dooms the whole transaction anyway
+    (the fact and its reactions must not be half written), and outside one this opens its own.
+    """
+    with transaction.atomic(savepoint=False):
         row = DomainEvent.objects.create(
             type=event.type_name(),
             occurred_at=occurred_at or clock.now(),

@@ -6,8 +6,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, connection, router, transaction
 from django.db.models import Count, Max
+from django.db.models.sql import InsertQuery
 
 from embudo.accounts import selectors as accounts_selectors
 from embudo.accounts.models import Team, User
@@ -181,7 +182,13 @@ INTAKE_FIELDS = (*domain.TEXT_FIELDS, "time_zone", "email_domain_kind")
 
 
 def ensure_company(*, domain_name: str, name: str = "", country: str = "") -> int:
-    """The id of the company with this domain, created when missing (race-safe: ON CONFLICT)."""
+    """The id of the company with this domain, created when missing (race-safe: ON CONFLICT).
+
+    Read first: the company usually exists, and the read costs no sequence value and no write.
+    """
+    company_id = _company_id_by_domain(domain_name)
+    if company_id is not None:
+        return company_id
     now = clock.now()
     with connection.cursor() as cursor:
         cursor.execute(
@@ -196,7 +203,48 @@ def ensure_company(*, domain_name: str, name: str = "", country: str = "") -> in
         row = cursor.fetchone()
     if row is not None:
         return int(row[0])
-    return int(Company.objects.filter(domain=domain_name).values_list("id", flat=True).get())
+    company_id = _company_id_by_domain(domain_name)
+    if company_id is None:  # pragma: no cover - the conflicting row was committed before our insert
+        raise Company.DoesNotExist(domain_name)
+    return company_id
+
+
+def _company_id_by_domain(domain_name: str) -> int | None:
+    # The unique index is partial (domain <> ''): repeat its predicate so PostgreSQL can use it.
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT id FROM leads_company WHERE domain = %s AND domain <> ''", [domain_name])
+        row = cursor.fetchone()
+    return int(row[0]) if row else None
+
+
+_INTAKE_INSERT_CONFLICT = " ON CONFLICT ((lower(email))) WHERE email <> '' DO NOTHING RETURNING "
+
+
+def _insert_unless_email_taken(lead: Lead) -> bool:
+    """``INSERT … ON CONFLICT ((lower(email))) WHERE email <> '' DO NOTHING RETURNING id``.
+
+    Django's own insert (defaults, ``pre_save``, adapters) with the conflict clause of the partial
+    unique index: no savepoint, no IntegrityError round trip. False when the email is taken.
+    """
+    meta = Lead._meta
+    fields = [f for f in meta.local_concrete_fields if not f.generated and f is not meta.pk]
+    query = InsertQuery(Lead)
+    query.insert_values(fields, [lead])
+    compiler = query.get_compiler(using=router.db_for_write(Lead))
+    compiler.returning_fields = [meta.pk]
+    [(sql, params)] = compiler.as_sql()
+    sql, count = sql.replace(" RETURNING ", _INTAKE_INSERT_CONFLICT, 1), sql.count(" RETURNING ")
+    if count != 1:  # pragma: no cover - guards the splice against a Django change
+        raise RuntimeError("Unexpected INSERT statement for Lead.")
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    if row is None:
+        return False
+    lead.pk = row[0]
+    lead._state.adding = False
+    lead._state.db = compiler.using
+    return True
 
 
 def create_lead_from_intake(
@@ -213,26 +261,24 @@ def create_lead_from_intake(
     """Insert a lead from normalized intake values; returns (lead, created).
 
     If a concurrent intake stored the same email first, nothing is inserted and the existing lead
-    is returned with ``created=False`` so the caller merges into it instead (one lead per person).
+    is returned (locked) with ``created=False`` so the caller merges into it instead (one lead per person).
     """
     fields = {k: v for k, v in values.items() if k in INTAKE_FIELDS and v}
     now = clock.now()
-    try:
-        with transaction.atomic():
-            lead = Lead.objects.create(
-                created_at=now,
-                updated_at=now,
-                source=source or channel,
-                company_id=company_id,
-                team_id=team_id,
-                owner_id=owner_id,
-                custom_fields=dict(custom_fields or {}),
-                **{k: v for k, v in fields.items() if k != "source"},
-            )
-    except IntegrityError:
+    lead = Lead(
+        created_at=now,
+        updated_at=now,
+        source=source or channel,
+        company_id=company_id,
+        team_id=team_id,
+        owner_id=owner_id,
+        custom_fields=dict(custom_fields or {}),
+        **{k: v for k, v in fields.items() if k != "source"},
+    )
+    if not _insert_unless_email_taken(lead):
         existing = _existing_by_email(fields.get("email", ""))
-        if existing is None:
-            raise
+        if existing is None:  # pragma: no cover - the conflicting lead was deleted meanwhile
+            raise IntegrityError("A lead with this email exists but could not be read.")
         return Lead.objects.select_for_update().get(pk=existing.pk), False
     core_events.publish(
         LeadCreated(lead_id=lead.pk, actor_id=actor_id, source=lead.source, channel=channel, fields=fields),

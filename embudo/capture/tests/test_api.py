@@ -272,9 +272,24 @@ def test_reconciliation_explains_every_submission(api: Api) -> None:
 
 def test_capture_query_count_is_bounded(api: Api, django_assert_max_num_queries: Any) -> None:
     api.post({"email": "warm@example.com"})  # warm caches (content types, token)
-    with django_assert_max_num_queries(30):
+    # token; store the submission; savepoint; company read + insert; one lookup by email or phone;
+    # insert lead; LeadCreated + its job; attribution upsert; LeadCaptured; finish; release; commit.
+    with django_assert_max_num_queries(16):
         response = api.post({"email": "q@example.com", "first_name": "Q", "company_domain": "q.example"})
     assert response.status_code == 201
+    with django_assert_max_num_queries(15):  # known company: no insert
+        response = api.post({"email": "r@example.com", "first_name": "R", "company_domain": "q.example"})
+    assert response.status_code == 201
+
+
+def test_attribution_keeps_the_first_touch_and_moves_the_last(api: Api) -> None:
+    first = api.post({"email": "touch@example.com", "utm_source": "newsletter"})
+    api.post({"email": "touch@example.com", "utm_source": "ads", "utm_campaign": "autumn"})
+
+    row = LeadAttribution.objects.get(lead_id=first.json()["id"])
+    assert (row.first_source, row.first_campaign) == ("newsletter", "")
+    assert (row.last_source, row.last_campaign) == ("ads", "autumn")
+    assert row.last_at > row.first_at
 
 
 @pytest.mark.django_db(transaction=True)

@@ -82,3 +82,19 @@ def test_actor_names() -> None:
     ]
     assert selectors.actor_names(events) == {user.pk: "Lucía Pérez"}
     assert selectors.actor_names([]) == {}
+
+
+def test_find_lead_by_keys_prefers_email_then_the_newest_lead_with_the_phone(
+    django_assert_num_queries: Any,
+) -> None:
+    by_email = LeadFactory.create(email="Ana@Example.com", phone="+34600000001")
+    older = LeadFactory.create(email="", phone="+34600000002", created_at=timezone.now() - timedelta(days=1))
+    newer = LeadFactory.create(email="", phone="+34600000002")
+
+    with django_assert_num_queries(1):
+        assert selectors.find_lead_by_keys(email="ana@example.com", phone="+34600000002") == by_email
+    assert selectors.find_lead_by_keys(email="nobody@example.com", phone="+34600000002") == newer
+    assert selectors.find_lead_by_keys(phone="+34600000001") == by_email
+    assert selectors.find_lead_by_keys(email="nobody@example.com", phone="+34600000009") is None
+    assert selectors.find_lead_by_keys(email="", phone="") is None
+    assert older.pk != newer.pk
