@@ -190,8 +190,7 @@ def run(*, rows: int, seed: int, workers: int | None, keep: bool, stdout: Any) -
         job = imports.create_job_for_file(path=path, mapping=MAPPING, source="bench-import")
 
         def progress(done: int, total: int) -> None:
-            if done % 200_000 < imports.CHUNK_ROWS:
-                stdout.write(f"  {done:,} / {total:,} rows staged\n")
+            stdout.write(f"  {done:,} / {total:,} rows applied ({time.perf_counter() - t:.1f} s)\n")
 
         t = time.perf_counter()
         summary = imports.run_import(job_id=job.pk, workers=workers, progress=progress)

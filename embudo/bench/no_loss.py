@@ -225,7 +225,8 @@ def run(
 
         while any(t.is_alive() for t in threads):
             time.sleep(0.1)
-            if time.monotonic() >= next_kill:
+            # Kill on schedule, and at least once half-way, however fast the load goes.
+            if time.monotonic() >= next_kill or (worker.kills == 0 and progress() >= 0.5):
                 worker.kill()
                 worker.start()
                 next_kill = time.monotonic() + kill_every

@@ -4,32 +4,37 @@ Every CSV row becomes a ``Submission`` (channel ``import``, payload = the raw ro
 import job, row number, default region and team) whose final status says what happened, so the
 reconciliation (``capture.selectors.reconcile``) balances for imports too.
 
-Phases of :func:`run_import`:
+Phases of :func:`run_import`, as a pipeline:
 
 1. **normalize** — the file is streamed (``csv``, ``utf-8-sig``, sniffed delimiter), the column
    mapping applied and each row normalized and enriched with the same pure functions as the
    per-submission path (:mod:`embudo.capture.domain.normalize` / ``enrich``), through per-run caches
-   (names, cities, countries, email domains repeat a lot) and an exact fast path for plain emails.
-   Large files are normalized by a pool of processes (one per CPU, at most 2 by default). Each row
-   is written to an UNLOGGED staging table with ``COPY``; ``ImportJob.processed_rows`` is updated
-   per chunk (autocommit, so the UI sees it).
-2. **apply** — one transaction, set-based SQL: rows are grouped (within-file duplicates: same email,
-   else same phone, as a row-by-row import would find them), each group is matched to an existing
-   lead by ``lower(email)`` then phone (newest lead, as ``leads.selectors.find_lead_by_keys``),
-   groups that end on the same lead are folded, and survivorship is applied per field exactly as if
-   the rows had been processed one after the other in file order (``SURVIVORSHIP``: identity fields
-   keep the first known value, the others take the latest non-empty value; never an empty value
-   over a known one). New leads are inserted (``ON CONFLICT ((lower(email))) WHERE email <> ''``:
-   a lead stored concurrently by another channel turns the group into a merge), companies are
-   created for business domains and linked, existing leads are updated only where something changes,
-   then the Submission rows, the ``leads.LeadCreated`` / ``leads.LeadUpdated`` / ``capture.LeadCaptured``
-   events and the attribution rows are inserted with ``INSERT … SELECT``.
+   (names, cities, countries, email domains repeat a lot), an exact fast path for plain emails and
+   one ``phonenumbers`` parse per phone for the E.164 form, the country and the time zone. Large
+   files are normalized by a pool of processes (by default one per CPU but one) that run ahead of
+   the parent while it applies, and build each row's ``COPY`` line.
+2. **apply** — per batch of ``BATCH_ROWS`` rows, one transaction: ``COPY`` into an UNLOGGED staging
+   table, then set-based SQL: rows are grouped (within-file duplicates: same email, else same phone,
+   as a row-by-row import would find them), each group is matched to an existing lead by
+   ``lower(email)`` then phone (newest lead, as ``leads.selectors.find_lead_by_keys``; leads created
+   by earlier batches are existing leads by then), groups that end on the same lead are folded, and
+   survivorship is applied per field exactly as if the rows had been processed one after the other
+   in file order (``SURVIVORSHIP``: identity fields keep the first known value, the others take the
+   latest non-empty value; never an empty value over a known one). New leads are inserted
+   (``ON CONFLICT ((lower(email))) WHERE email <> ''``: a lead stored concurrently by another channel
+   turns the group into a merge), companies are created for business domains and linked, existing
+   leads are updated only where something changes, then the Submission rows, the
+   ``leads.LeadCreated`` / ``leads.LeadUpdated`` / ``capture.LeadCaptured`` events and the
+   attribution rows are inserted with ``INSERT … SELECT``. The same transaction advances the
+   checkpoint ``ImportJob.processed_rows`` and the counts (the progress the UI shows).
 3. **reactions** — subscribers of those events get their set-based equivalent (``BULK_REACTIONS``),
-   in the same transaction; a subscriber without one gets one job per event (``batch_defer``).
+   in the batch's transaction; a subscriber without one gets one job per event (``batch_defer``).
    Scoring and routing plug in at :func:`_apply_scoring_and_routing` (set-based, same transaction).
 
-The apply phase is all-or-nothing: a crash leaves the job ``running`` with nothing applied, and
-running it again (the ``capture.run_import`` job is idempotent) starts from the file again.
+Trigram index entries of new leads wait in the GIN pending list and are merged once at the end.
+A crash or failure leaves the job ``running``/``failed`` with whole batches applied; running it
+again (the ``capture.run_import`` job is idempotent) skips the rows of committed batches and goes
+on, so every row becomes exactly one Submission.
 Rejected rows (invalid values, no contact) are Submissions with status ``rejected``, reason and
 per-field messages, and are also written to ``<DATA_DIR>/imports/<job id>-rejected.csv``.
 """
@@ -53,7 +58,9 @@ from typing import IO, Any
 
 import phonenumbers
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
+from django.db.models import F
+from django.db.models.functions import Greatest
 from email_validator import EmailNotValidError, validate_email
 from phonenumbers import timezone as phone_timezone
 from procrastinate.contrib.django import app as procrastinate_app
@@ -66,6 +73,8 @@ from embudo.core import clock
 from embudo.core.exceptions import DomainError
 
 CHUNK_ROWS = 20_000
+# Rows applied per transaction (one checkpoint each); normalization of the next batch overlaps.
+BATCH_ROWS = 100_000
 PREVIEW_ROWS = 20
 MAX_COLUMNS = 200
 IGNORE = ""
@@ -404,11 +413,54 @@ _kind = functools.lru_cache(maxsize=100_000)(enrich.email_domain_kind)
 _company_domain = functools.lru_cache(maxsize=100_000)(enrich.company_domain_for)
 
 
-def _phone(text: str, region: str | None) -> tuple[str, str]:
+_PHONE_TEXT = re.compile(r"^\+?[0-9 ().\-/]+(?:\s*(?:ext\.?|x|#)\s*[0-9]{1,10})?$", re.IGNORECASE)
+_E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")
+
+
+@functools.lru_cache(maxsize=200_000)
+def _phone_with_facts(raw: str, default_region: str | None) -> tuple[str, str, str, str]:
+    """``(e164, error, country, time_zone)``: ``normalize.normalize_phone`` and then
+    ``enrich.country_from_phone`` / ``time_zone_from_phone`` of its result, parsing the number once
+    (the steps of ``normalize_phone``, repeated here; tests check the equivalence)."""
+    text = unicodedata.normalize("NFKC", normalize.clean_text(raw, normalize.MAX_RAW_LENGTH))
+    if not text:
+        return "", "", "", ""
+    if not _PHONE_TEXT.match(text):
+        return _phone_error(raw, default_region)
+    if text.startswith("00"):
+        text = "+" + text[2:]
+    region = (default_region or "").strip().upper() or None
+    if not text.startswith("+") and region is None:
+        return _phone_error(raw, default_region)
     try:
-        return normalize.normalize_phone(text, region), ""
+        number = phonenumbers.parse(text, region)
+    except phonenumbers.NumberParseException:
+        return _phone_error(raw, default_region)
+    national = str(number.national_number)
+    if number.country_code == 52 and len(national) == 11 and national.startswith("1"):
+        number = phonenumbers.PhoneNumber(country_code=52, national_number=int(national[1:]))
+    if phonenumbers.is_possible_number_with_reason(number) != phonenumbers.ValidationResult.IS_POSSIBLE:
+        return _phone_error(raw, default_region)
+    e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    if not _E164.match(e164):
+        return _phone_error(raw, default_region)
+    # The number as ``phonenumbers.parse(e164, None)`` reads it back (no extension, same leading zeros).
+    canonical = phonenumbers.PhoneNumber(
+        country_code=number.country_code,
+        national_number=number.national_number,
+        italian_leading_zero=number.italian_leading_zero,
+        number_of_leading_zeros=number.number_of_leading_zeros,
+    )
+    return (e164, "", *_number_facts(canonical))
+
+
+def _phone_error(raw: str, default_region: str | None) -> tuple[str, str, str, str]:
+    """The per-submission function's own message for a number the fast path refuses."""
+    try:
+        e164 = normalize.normalize_phone(raw, default_region)
     except normalize.NormalizationError as exc:
-        return "", str(exc)
+        return "", str(exc), "", ""
+    return (e164, "", *_phone_facts(e164))  # pragma: no cover - both paths refuse the same numbers
 
 
 def _phone_facts(e164: str) -> tuple[str, str]:
@@ -417,6 +469,10 @@ def _phone_facts(e164: str) -> tuple[str, str]:
         number = phonenumbers.parse(e164, None)
     except phonenumbers.NumberParseException:
         return "", ""
+    return _number_facts(number)
+
+
+def _number_facts(number: phonenumbers.PhoneNumber) -> tuple[str, str]:
     region = phonenumbers.region_code_for_number(number)
     country = region if region and len(region) == 2 and region.isalpha() else ""
     zones = [zone for zone in phone_timezone.time_zones_for_number(number) if zone != "Etc/Unknown"]
@@ -458,6 +514,8 @@ def normalize_row(fields: Mapping[str, str], custom: Mapping[str, str], *, defau
                 values[name] = value
 
     country = ""
+    # Country and time zone of ``values["phone"]`` when it comes from the phone column (one parse).
+    fields_phone = phone_country = phone_zone = ""
     if "country" in fields:
         put("country", _country(fields["country"]))
         country = values.get("country", "")
@@ -471,7 +529,9 @@ def normalize_row(fields: Mapping[str, str], custom: Mapping[str, str], *, defau
             except normalize.NormalizationError as exc:
                 errors[name] = [str(exc)]
         elif name == "phone":
-            put(name, _phone(raw, region))
+            e164, error, phone_country, phone_zone = _phone_with_facts(raw, region)
+            put(name, (e164, error))
+            fields_phone = values.get("phone", "")
         elif name == "whatsapp_id":
             try:
                 put(name, (normalize.normalize_whatsapp_id(raw), ""))
@@ -496,7 +556,8 @@ def normalize_row(fields: Mapping[str, str], custom: Mapping[str, str], *, defau
     email = values.get("email", "")
     email_domain = email.rpartition("@")[2]
     phone = values.get("phone", "")
-    phone_country, phone_zone = _phone_facts(phone) if phone else ("", "")
+    if phone != fields_phone:
+        phone_country, phone_zone = _phone_facts(phone) if phone else ("", "")
     inferred = {
         "company_domain": values.get("company_domain", "") or (_company_domain(email_domain) if email else ""),
         "country": values.get("country", "") or phone_country,
@@ -533,6 +594,19 @@ STAGE_COLUMNS = (
 )  # fmt: skip
 
 
+_SORTED_COLUMNS = tuple(sorted(LEAD_COLUMNS))
+
+
+@functools.lru_cache(maxsize=4096)
+def _json_list(items: tuple[str, ...]) -> str:
+    return json.dumps(list(items))
+
+
+@functools.lru_cache(maxsize=4096)
+def _json_object(items: tuple[tuple[str, str], ...]) -> str:
+    return _copy_text(json.dumps(dict(items), ensure_ascii=False))
+
+
 def _chunk_worker(args: tuple[list[str], list[tuple[int, str]], str, list[tuple[int, list[str]]]]) -> tuple[
     list[tuple[int, bool, str, str, str]], list[tuple[int, list[str], dict[str, list[str]]]]
 ]:  # fmt: skip
@@ -545,21 +619,25 @@ def _chunk_worker(args: tuple[list[str], list[tuple[int, str]], str, list[tuple[
     out: list[tuple[int, bool, str, str, str]] = []
     rejected: list[tuple[int, list[str], dict[str, list[str]]]] = []
     dumps = json.dumps
+    width = len(columns)
     for row_no, raw in rows:
-        payload = {c: (raw[i].replace("\x00", "") if i < len(raw) else "") for i, c in enumerate(columns)}
-        if len(raw) > len(columns):
-            payload["__extra__"] = [v.replace("\x00", "") for v in raw[len(columns) :]]  # type: ignore[assignment]
+        clean = [v.replace("\x00", "") for v in raw] if any("\x00" in v for v in raw) else raw
+        cells = clean if len(clean) >= width else [*clean, *([""] * (width - len(clean)))]
+        payload = dict(zip(columns, cells[:width], strict=True))
+        if len(clean) > width:
+            payload["__extra__"] = clean[width:]  # type: ignore[assignment]
         fields, custom = _map_row(raw, plan)
         result = normalize_row(fields, custom, default_region=region)
         values = result.values
-        present = sorted(k for k in values if k in _COMPARED)
         tail = "\t".join(
             (
-                "t" if result.ok else "f", result.reason, _copy_text(dumps(result.errors, ensure_ascii=False)),
+                "t" if result.ok else "f", result.reason,
+                _copy_text(dumps(result.errors, ensure_ascii=False)) if result.errors else "{}",
                 _copy_text(dumps(payload, ensure_ascii=False)),
-                *(_copy_text(values.get(c, "")) for c in LEAD_COLUMNS),
-                _copy_text(result.company_domain), _copy_text(dumps(result.custom, ensure_ascii=False)),
-                dumps(list(result.enriched)), dumps(present),
+                *[_copy_text(values.get(c, "")) for c in LEAD_COLUMNS],
+                _copy_text(result.company_domain),
+                _json_object(tuple(result.custom.items())) if result.custom else "{}",
+                _json_list(result.enriched), _json_list(tuple(k for k in _SORTED_COLUMNS if k in values)),
             )
         )  # fmt: skip
         out.append((row_no, result.ok, values.get("email", ""), values.get("phone", ""), tail))
@@ -610,18 +688,28 @@ def _write_rejected(writer: Any, rejected: Iterable[tuple[int, list[str], dict[s
 
 
 def _pool_size(rows_hint: int, workers: int | None) -> int:
+    """Normalizer processes (0: normalize in this process). By default one process per CPU but one:
+    the parent's database backend applies the previous batch meanwhile and needs a core of its own."""
     if workers is not None:
-        return max(1, workers)
+        return max(0, workers)
     if rows_hint < 4 * CHUNK_ROWS:
-        return 1
-    return max(1, min(2, os.cpu_count() or 1))
+        return 0
+    return max(1, min(2, (os.cpu_count() or 1) - 1))
 
 
-def _chunks(reader: Iterator[list[str]], size: int) -> Iterator[list[tuple[int, list[str]]]]:
+def _lower_priority() -> None:
+    os.nice(10)
+
+
+def _chunks(reader: Iterator[list[str]], size: int, *, skip: int = 0) -> Iterator[list[tuple[int, list[str]]]]:
+    """Non-blank rows in chunks of ``size``, after the first ``skip`` ones (already applied)."""
     chunk: list[tuple[int, list[str]]] = []
     # Row numbers as a spreadsheet shows them: the header is row 1.
     for row_no, raw in enumerate(reader, start=2):
         if not any(v.strip() for v in raw):
+            continue
+        if skip:
+            skip -= 1
             continue
         chunk.append((row_no, raw))
         if len(chunk) >= size:
@@ -660,7 +748,12 @@ def run_import(
     workers: int | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> ImportSummary:
-    """Run an import job end to end (see the module docstring); idempotent once done."""
+    """Run an import job end to end (see the module docstring); idempotent once done, resumable.
+
+    Rows are applied in batches of ``BATCH_ROWS``, each in its own transaction that also advances the
+    checkpoint ``ImportJob.processed_rows`` (and the counts): a crashed or failed job resumes after the
+    last committed batch, so every row becomes exactly one Submission.
+    """
     job = ImportJob.objects.get(pk=job_id)
     summary = ImportSummary(job_id=job.pk, report_path=str(rejected_report_path(job.pk)))
     if job.status == ImportStatus.DONE:
@@ -669,15 +762,15 @@ def run_import(
         return summary
     started = time.perf_counter()
     ImportJob.objects.filter(pk=job.pk).update(
-        status=ImportStatus.RUNNING, started_at=job.started_at or clock.now(), processed_rows=0, error=""
+        status=ImportStatus.RUNNING, started_at=job.started_at or clock.now(), error=""
     )
     stage = f"capture_import_stage_{job.pk}"
+    _grow_temp_buffers()
     try:
-        _stage_rows(job, stage, summary, workers=workers, progress=progress)
+        _stage_and_apply(job, stage, summary, workers=workers, progress=progress)
         t = time.perf_counter()
-        with transaction.atomic():
-            counts = _apply(job, stage, summary)
-        summary.phases["apply_total"] = round(time.perf_counter() - t, 2)
+        _flush_gin_pending()
+        summary.phases["flush_gin_pending"] = round(time.perf_counter() - t, 2)
     except Exception as exc:
         ImportJob.objects.filter(pk=job.pk).update(
             status=ImportStatus.FAILED, error=str(exc)[:4000], finished_at=clock.now()
@@ -685,23 +778,41 @@ def run_import(
         _drop_stage(stage)
         raise
     _drop_stage(stage)
-    summary.created, summary.merged, summary.rejected = counts
+    job.refresh_from_db()
+    summary.rows = job.processed_rows
+    summary.created, summary.merged, summary.rejected = job.created_count, job.merged_count, job.rejected_count
     summary.seconds = round(time.perf_counter() - started, 2)
     ImportJob.objects.filter(pk=job.pk).update(
-        status=ImportStatus.DONE,
-        total_rows=summary.rows,
-        processed_rows=summary.rows,
-        created_count=summary.created,
-        merged_count=summary.merged,
-        rejected_count=summary.rejected,
-        finished_at=clock.now(),
+        status=ImportStatus.DONE, total_rows=summary.rows, finished_at=clock.now()
     )
     return summary
+
+
+def _grow_temp_buffers() -> None:
+    """Room for the batch's temporary tables (tens of MB each) in memory: ``temp_buffers`` (8 MB by
+    default) can only be raised before the session first uses a temporary table, so try, outside
+    any transaction, and keep the default when it is too late."""
+    if connection.in_atomic_block:
+        return
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SET temp_buffers = '256MB'")
+    except DatabaseError:
+        pass
 
 
 def _drop_stage(stage: str) -> None:
     with connection.cursor() as cursor:
         cursor.execute(f"DROP TABLE IF EXISTS {stage}")
+
+
+def _flush_gin_pending() -> None:
+    """Merge the trigram index's pending list (filled by the batches) once, in bulk."""
+    with connection.cursor() as cursor:
+        cursor.execute("""
+            SELECT gin_clean_pending_list(i.indexrelid) FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+            JOIN pg_am am ON am.oid = c.relam WHERE i.indrelid = 'leads_lead'::regclass AND am.amname = 'gin'
+        """)  # fmt: skip
 
 
 def _estimate_rows(path: Path) -> int:
@@ -712,7 +823,14 @@ def _estimate_rows(path: Path) -> int:
     return int(size / (len(sample) / lines)) if sample else 0
 
 
-def _stage_rows(
+@dataclass
+class _Batch:
+    lines: list[str] = field(default_factory=list)
+    rejected: list[tuple[int, list[str], dict[str, list[str]]]] = field(default_factory=list)
+    grouper: _Grouper = field(default_factory=lambda: _Grouper())
+
+
+def _stage_and_apply(
     job: ImportJob,
     stage: str,
     summary: ImportSummary,
@@ -720,6 +838,7 @@ def _stage_rows(
     workers: int | None,
     progress: Callable[[int, int], None] | None,
 ) -> None:
+    """Normalize in worker processes while the parent applies the previous batch (a pipeline)."""
     path = Path(job.file_path)
     if not path.exists():
         raise BadImportFile(f"The file {job.file_name} is no longer on disk.")
@@ -727,7 +846,8 @@ def _stage_rows(
     validate_mapping(job.mapping, columns)
     plan = [(columns.index(c), t) for c, t in job.mapping.items() if t]
     estimate = _estimate_rows(path)
-    ImportJob.objects.filter(pk=job.pk).update(total_rows=estimate)
+    done = job.processed_rows  # the checkpoint: rows applied by committed batches of an earlier run
+    ImportJob.objects.filter(pk=job.pk).update(total_rows=max(estimate, done))
     lead_cols = ", ".join(f"{c} text NOT NULL DEFAULT ''" for c in LEAD_COLUMNS)
     with connection.cursor() as cursor:
         cursor.execute(f"DROP TABLE IF EXISTS {stage}")
@@ -737,16 +857,54 @@ def _stage_rows(
             f"{lead_cols}, company_domain text NOT NULL, custom jsonb NOT NULL, enriched jsonb NOT NULL, "
             f"present jsonb NOT NULL)"
         )
-    grouper = _Grouper()
-    size = _pool_size(estimate, workers)
-    report, report_handle = _report_writer(rejected_report_path(job.pk), columns)
-    timings = {"normalize_wait": 0.0, "copy": 0.0}
+    size = _pool_size(estimate - done, workers)
+    report_path = rejected_report_path(job.pk)
+    report: Any
+    report_handle: IO[str]
+    if done and report_path.exists():  # resuming: the rows of committed batches are in the report
+        report_handle = report_path.open("a", newline="", encoding="utf-8")
+        report = csv.writer(report_handle)
+    else:
+        report, report_handle = _report_writer(report_path, columns)
+    timings = summary.phases
+    for key in ("waiting_for_normalizers", "copy_to_stage", "apply_total"):
+        timings[key] = 0.0
     t0 = time.perf_counter()
-    pool = multiprocessing.get_context("fork").Pool(size) if size > 1 else None
+    # Normalizers run ahead of the apply, which is the critical path: they get the CPU it leaves.
+    pool = multiprocessing.get_context("fork").Pool(size, initializer=_lower_priority) if size else None
+    seq = "pg_get_serial_sequence('capture_submission', 'id')"
+
+    def apply(batch: _Batch) -> None:
+        nonlocal done
+        t = time.perf_counter()
+        rows = len(batch.lines)
+        with transaction.atomic():
+            with connection.cursor() as cursor:
+                cursor.execute(f"TRUNCATE {stage}")
+            raw = connection.connection
+            with raw.cursor() as cursor, cursor.copy(f"COPY {stage} ({', '.join(STAGE_COLUMNS)}) FROM STDIN") as copy:
+                copy.write("".join(batch.lines).encode())
+            timings["copy_to_stage"] += time.perf_counter() - t
+            t = time.perf_counter()
+            created, merged, rejected = _apply(job, stage, summary)
+            ImportJob.objects.filter(pk=job.pk).update(
+                processed_rows=F("processed_rows") + rows,
+                created_count=F("created_count") + created,
+                merged_count=F("merged_count") + merged,
+                rejected_count=F("rejected_count") + rejected,
+                total_rows=Greatest(F("total_rows"), F("processed_rows") + rows),
+            )
+        timings["apply_total"] += time.perf_counter() - t
+        _write_rejected(report, batch.rejected)
+        report_handle.flush()
+        done += rows
+        if progress:
+            progress(done, max(estimate, done))
+
     try:
-        tasks = ((columns, plan, job.default_region, chunk) for chunk in _chunks(reader, CHUNK_ROWS))
+        tasks = ((columns, plan, job.default_region, chunk) for chunk in _chunks(reader, CHUNK_ROWS, skip=done))
         results: Iterator[Any] = pool.imap(_chunk_worker, tasks) if pool else map(_chunk_worker, tasks)
-        seq = "pg_get_serial_sequence('capture_submission', 'id')"
+        batch = _Batch()
         while True:
             t = time.perf_counter()
             try:
@@ -755,37 +913,31 @@ def _stage_rows(
                 break
             except csv.Error as exc:
                 raise BadImportFile(f"The file is not a readable CSV: {exc}") from exc
-            timings["normalize_wait"] += time.perf_counter() - t
-            t = time.perf_counter()
-            _write_rejected(report, rejected)
+            timings["waiting_for_normalizers"] += time.perf_counter() - t
             with connection.cursor() as cursor:
                 cursor.execute(f"SELECT nextval({seq}) FROM generate_series(1, %s)", [len(out)])  # noqa: S608
                 ids = [r[0] for r in cursor.fetchall()]
-            lines = []
+            group = batch.grouper.group
             for (row_no, ok, email, phone, tail), sub_id in zip(out, ids, strict=True):
-                grp = str(grouper.group(email, phone)) if ok else "\\N"
-                lines.append(f"{row_no}\t{sub_id}\t{grp}\t{tail}\n")
-            raw = connection.connection
-            with raw.cursor() as cursor, cursor.copy(f"COPY {stage} ({', '.join(STAGE_COLUMNS)}) FROM STDIN") as copy:
-                copy.write("".join(lines).encode())
-            summary.rows += len(out)
-            ImportJob.objects.filter(pk=job.pk).update(
-                processed_rows=summary.rows, total_rows=max(estimate, summary.rows)
-            )
-            timings["copy"] += time.perf_counter() - t
-            if progress:
-                progress(summary.rows, max(estimate, summary.rows))
+                grp = str(group(email, phone)) if ok else "\\N"
+                batch.lines.append(f"{row_no}\t{sub_id}\t{grp}\t{tail}\n")
+            batch.rejected.extend(rejected)
+            # The first batch is small, so the database starts working while the rest is normalized.
+            if len(batch.lines) >= (BATCH_ROWS if done else CHUNK_ROWS):
+                apply(batch)
+                batch = _Batch()
+        if batch.lines:
+            apply(batch)
     finally:
         if pool is not None:
             pool.terminate()
             pool.join()
         handle.close()
         report_handle.close()
-    summary.phases["read_normalize_stage"] = round(time.perf_counter() - t0, 2)
-    summary.phases["waiting_for_normalizers"] = round(timings["normalize_wait"], 2)
-    summary.phases["copy_to_stage"] = round(timings["copy"], 2)
-    summary.phases["pool_processes"] = size
-    ImportJob.objects.filter(pk=job.pk).update(total_rows=summary.rows, processed_rows=summary.rows)
+    timings["read_normalize_apply"] = round(time.perf_counter() - t0, 2)
+    for key in ("waiting_for_normalizers", "copy_to_stage", "apply_total"):
+        timings[key] = round(timings[key], 2)
+    timings["pool_processes"] = size
 
 
 _COMPARED = frozenset(c for c in LEAD_COLUMNS)
@@ -816,7 +968,13 @@ def _apply(job: ImportJob, stage: str, summary: ImportSummary) -> tuple[int, int
     run("settings", "SET LOCAL gin_pending_list_limit = 2097151")
     run("settings", "SET LOCAL work_mem = '128MB'")
     run("settings", "SET LOCAL maintenance_work_mem = '512MB'")
-    run("analyze_stage", f"ANALYZE {stage}")
+    # A batch commits together with its checkpoint, so a server crash that loses an unflushed commit
+    # loses the checkpoint with it and the resumed job applies the batch again: no need to wait for
+    # the WAL flush here (the job's final status is written with a normal, synchronous commit).
+    run("settings", "SET LOCAL synchronous_commit = off")
+    # Temp tables of an earlier batch still exist when the caller's transaction is an outer one (tests).
+    run("settings", "DROP TABLE IF EXISTS import_grp, import_target, import_custom, import_update")
+    run("analyze_stage", f"ANALYZE {stage} (row_no, grp, ok, email, phone)")
     # 1. Groups and the lead each one matches: email first, then phone (newest lead).
     run("groups", f"""
         CREATE TEMP TABLE import_grp ON COMMIT DROP AS
@@ -826,6 +984,7 @@ def _apply(job: ImportJob, stage: str, summary: ImportSummary) -> tuple[int, int
                NULL::bigint AS lead_id
         FROM {stage} WHERE ok GROUP BY grp
     """)  # noqa: S608  # fmt: skip
+    run("groups", "ANALYZE import_grp")
     run("match_email", """
         UPDATE import_grp g SET lead_id = l.id FROM leads_lead l
         WHERE g.email IS NOT NULL AND l.email <> '' AND lower(l.email) = g.email
@@ -852,6 +1011,7 @@ def _apply(job: ImportJob, stage: str, summary: ImportSummary) -> tuple[int, int
         WHERE s.ok GROUP BY 1, 2
     """)  # noqa: S608  # fmt: skip
     run("survivorship", "CREATE INDEX ON import_target (tkey)")
+    run("survivorship", "ANALYZE import_target")
     # Custom fields: later rows win per key (as successive merges would).
     run("custom_fields", f"""
         CREATE TEMP TABLE import_custom ON COMMIT DROP AS
@@ -875,12 +1035,16 @@ def _apply(job: ImportJob, stage: str, summary: ImportSummary) -> tuple[int, int
         WHERE t.company_domain <> '' AND c.domain = t.company_domain
     """)  # fmt: skip
     # 4. New leads (ids taken from the sequence first, so rows and events can refer to them).
-    run("insert_leads", """
-        UPDATE import_target SET new_id = nextval(pg_get_serial_sequence('leads_lead', 'id')) WHERE lead_id IS NULL
+    # In file order, so ids (and the index entries of leads, submissions and events) grow together.
+    new_leads = run("new_lead_ids", """
+        UPDATE import_target t SET new_id = o.id
+        FROM (SELECT x.tkey, nextval(pg_get_serial_sequence('leads_lead', 'id')) AS id
+              FROM (SELECT tkey FROM import_target WHERE lead_id IS NULL ORDER BY first_row) x) o
+        WHERE t.tkey = o.tkey
     """)  # fmt: skip
     cols = ", ".join(LEAD_COLUMNS)
     t_cols = ", ".join(f"t.{c}" for c in LEAD_COLUMNS)
-    run("insert_leads", f"""
+    inserted = run("insert_leads", f"""
         WITH inserted AS (
             INSERT INTO leads_lead (id, {cols}, company_id, source, owner_id, team_id, lifecycle_stage, status,
                                     score, grade, custom_fields, created_at, updated_at)
@@ -895,10 +1059,11 @@ def _apply(job: ImportJob, stage: str, summary: ImportSummary) -> tuple[int, int
         UPDATE import_target t SET created = true FROM inserted i WHERE t.new_id = i.id
     """, [source, job.team_id, now, now])  # noqa: S608  # fmt: skip
     # A lead stored meanwhile by another channel with the same email: merge into it instead.
-    run("insert_leads", """
-        UPDATE import_target t SET lead_id = l.id, new_id = NULL FROM leads_lead l
-        WHERE t.new_id IS NOT NULL AND NOT t.created AND l.email <> '' AND lower(l.email) = t.email
-    """)  # fmt: skip
+    if inserted < new_leads:
+        run("insert_conflicts", """
+            UPDATE import_target t SET lead_id = l.id, new_id = NULL FROM leads_lead l
+            WHERE t.new_id IS NOT NULL AND NOT t.created AND l.email <> '' AND lower(l.email) = t.email
+        """)  # fmt: skip
     # 5. Matched leads: survivorship against the stored values; only real changes are written.
     change_cases = []
     set_cases = []
@@ -930,10 +1095,6 @@ def _apply(job: ImportJob, stage: str, summary: ImportSummary) -> tuple[int, int
                custom_fields = u.custom_fields, updated_at = %s
         FROM import_update u WHERE l.id = u.lead_id
     """, [now])  # noqa: S608  # fmt: skip
-    run("flush_gin_pending", """
-        SELECT gin_clean_pending_list(i.indexrelid) FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
-        JOIN pg_am am ON am.oid = c.relam WHERE i.indrelid = 'leads_lead'::regclass AND am.amname = 'gin'
-    """)  # fmt: skip
     # 6. Submissions (one per row, with its outcome) and events.
     context = (
         f"jsonb_build_object('import_job_id', {int(job.pk)}, 'row', s.row_no, 'default_region', %s, "
@@ -1009,14 +1170,22 @@ def _apply(job: ImportJob, stage: str, summary: ImportSummary) -> tuple[int, int
 
 
 def _refresh_company_stats(run: Callable[..., int], now: Any) -> None:
-    """Set-based ``leads.refresh_company_stats`` for every company an imported lead belongs to."""
+    """Set-based ``leads.refresh_company_stats`` for the batch, incrementally: the companies' counts
+    grow by the leads this batch linked to them (new leads, and matched leads that had no company),
+    which recounting them would give without scanning every lead of every touched company per batch."""
     run("reactions", """
-        UPDATE leads_company c SET lead_count = x.n, last_lead_at = x.last
-        FROM (SELECT l.company_id, count(*) AS n, max(l.created_at) AS last FROM leads_lead l
-              WHERE l.company_id IN (SELECT company_id FROM import_target WHERE company_id IS NOT NULL)
-              GROUP BY l.company_id) x
+        UPDATE leads_company c SET lead_count = c.lead_count + x.n,
+               last_lead_at = CASE WHEN c.last_lead_at IS NULL OR x.last > c.last_lead_at THEN x.last
+                                   ELSE c.last_lead_at END
+        FROM (SELECT y.company_id, count(*) AS n, max(y.created_at) AS last
+              FROM (SELECT t.company_id, %s::timestamptz AS created_at FROM import_target t
+                    WHERE t.created AND t.company_id IS NOT NULL
+                    UNION ALL
+                    SELECT u.company_id, l.created_at FROM import_update u JOIN leads_lead l ON l.id = u.lead_id
+                    WHERE u.changes ? 'company_id') y
+              GROUP BY y.company_id) x
         WHERE c.id = x.company_id
-    """)  # fmt: skip
+    """, [now])  # fmt: skip
 
 
 # Subscribers (config/event_map.py) that have a set-based equivalent for a whole import.

@@ -195,3 +195,102 @@ def test_per_submission_path_and_import_agree(tmp_path: Path) -> None:
     imported = Lead.objects.get()
     for name in imports.LEAD_COLUMNS:
         assert getattr(imported, name) == getattr(api_lead, name), name
+
+
+def test_batches_apply_in_file_order_like_one_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(imports, "CHUNK_ROWS", 2)
+    monkeypatch.setattr(imports, "BATCH_ROWS", 3)
+    rows = [
+        ["Ana", "", "ana@x.es", "600 000 001", "", "", "Madrid", ""],
+        ["", "", "bad@@x", "", "", "", "", ""],
+        ["Eva", "", "eva@x.es", "", "", "", "", ""],
+        ["", "Ruiz", "ANA@x.es", "", "", "", "", ""],  # next batch: merged into the lead of row 2
+        ["", "", "", "600 000 001", "", "", "Sevilla", ""],  # by phone: same lead, latest city wins
+        ["Eva", "Gil", "eva@x.es", "", "", "", "", ""],
+        ["Leo", "", "leo@x.es", "", "", "", "", ""],
+        ["Ana", "", "ana@acme.es", "", "", "", "", ""],  # business domains: companies' stats per batch
+        ["Leo", "", "leo@acme.es", "", "", "", "", ""],
+    ]
+    path = _csv(tmp_path / "g.csv", HEADER, rows)
+    progress: list[int] = []
+    job = imports.create_job_for_file(path=path, mapping=None, default_region="ES")
+    summary = imports.run_import(job_id=job.pk, progress=lambda done, total: progress.append(done))
+    assert (summary.rows, summary.created, summary.merged, summary.rejected) == (9, 5, 3, 1)
+    assert progress == [2, 6, 9]  # a small first batch, then BATCH_ROWS (whole chunks)
+    ana = Lead.objects.get(email="ana@x.es")
+    assert (ana.first_name, ana.last_name, ana.city, ana.phone) == ("Ana", "Ruiz", "Sevilla", "+34600000001")
+    assert Lead.objects.get(email="eva@x.es").last_name == "Gil" and Lead.objects.count() == 5
+    subs = list(Submission.objects.filter(channel="import").order_by("context__row"))
+    assert [s.lead_id for s in subs][:7] == [ana.pk, None, subs[2].lead_id, ana.pk, ana.pk, subs[2].lead_id,
+                                             subs[6].lead_id]  # fmt: skip
+    acme = Company.objects.get(domain="acme.es")
+    assert acme.lead_count == 2 and acme.last_lead_at == Lead.objects.get(email="leo@acme.es").created_at
+    report = capture_selectors.reconcile()
+    assert report.received == 9 and report.unexplained == 0
+
+
+def test_a_failed_import_resumes_after_the_last_committed_batch(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(imports, "CHUNK_ROWS", 2)
+    monkeypatch.setattr(imports, "BATCH_ROWS", 2)
+    rows = [[f"P{i}", "", f"p{i}@x.es", "", "", "", "", ""] for i in range(5)] + [["", "", "bad@@", "", "", "", "", ""]]
+    path = _csv(tmp_path / "h.csv", HEADER, rows)
+    job = imports.create_job_for_file(path=path, mapping=None)
+    real_apply = imports._apply
+    calls = {"n": 0}
+
+    def crash_on_second_batch(*args: Any) -> tuple[int, int, int]:
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise RuntimeError("worker killed")
+        return real_apply(*args)
+
+    monkeypatch.setattr(imports, "_apply", crash_on_second_batch)
+    with pytest.raises(RuntimeError):
+        imports.run_import(job_id=job.pk)
+    job.refresh_from_db()
+    assert (job.status, job.processed_rows, job.created_count) == ("failed", 2, 2)
+    assert Submission.objects.count() == 2
+    summary = imports.run_import(job_id=job.pk)
+    assert (summary.rows, summary.created, summary.merged, summary.rejected) == (6, 5, 0, 1)
+    assert Submission.objects.count() == 6 and Lead.objects.count() == 5
+    assert capture_selectors.reconcile().unexplained == 0
+    lines = Path(summary.report_path).read_text().splitlines()
+    assert lines[0].startswith("row,field") and [line.split(",")[0] for line in lines[1:]] == ["7"]
+
+
+@pytest.mark.parametrize(
+    "raw, region",
+    [("612 34 56 78", "ES"), ("+39 06 1234 5678", None), ("0034 600 123 456", None), ("+52 1 55 1234 5678", None),
+     ("(212) 555-0100 ext 12", "US"), ("+44 20 7946 0958", None), ("12", "ES"), ("600 111 222", None),
+     ("+800 1234 5678", None), ("abc", "ES"), ("+1 800 555 0100", None)],
+)  # fmt: skip
+def test_phone_with_facts_matches_normalize_phone_and_enrich(raw: str, region: str | None) -> None:
+    try:
+        e164, error = normalize.normalize_phone(raw, region), ""
+    except normalize.NormalizationError as exc:
+        e164, error = "", str(exc)
+    facts = (enrich.country_from_phone(e164), enrich.time_zone_from_phone(e164)) if e164 else ("", "")
+    assert imports._phone_with_facts(raw, region) == (e164, error, *facts)
+
+
+def test_a_lead_stored_meanwhile_by_another_channel_turns_into_a_merge(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = _csv(tmp_path / "i.csv", HEADER, [["Rita", "Gil", "rita@x.es", "", "", "", "Lugo", ""],
+                                             ["Tom", "", "tom@x.es", "", "", "", "", ""]])  # fmt: skip
+    real = imports._first_or_last
+    stored: list[Lead] = []
+
+    def store_after_matching(column: str) -> str:
+        if not stored:  # runs once the groups are matched, before the new leads are inserted
+            stored.append(_existing(first_name="", email="rita@x.es", city="Vigo"))
+        return real(column)
+
+    monkeypatch.setattr(imports, "_first_or_last", store_after_matching)
+    summary = _run(path)
+    assert (summary.created, summary.merged) == (1, 1) and Lead.objects.count() == 2
+    rita = Lead.objects.get(email="rita@x.es")
+    assert rita.pk == stored[0].pk and (rita.first_name, rita.city) == ("Rita", "Lugo")
+    assert Submission.objects.get(context__row=2).lead_id == rita.pk
