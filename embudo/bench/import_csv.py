@@ -21,6 +21,7 @@ from typing import Any
 
 from django.db import connection
 
+from embudo.bench import intake_api
 from embudo.bench.intake_api import Outcome
 from embudo.capture import imports
 
@@ -152,16 +153,6 @@ def generate(path: Path, *, rows: int, seed: int = 42) -> Generated:
     return info
 
 
-def _max_ids() -> dict[str, int]:
-    out = {}
-    with connection.cursor() as cursor:
-        for table in ("leads_lead", "core_domainevent", "capture_submission", "leads_company"):
-            cursor.execute(f"SELECT coalesce(max(id), 0) FROM {table}")  # noqa: S608 - fixed table names
-            row = cursor.fetchone()
-            out[table] = int(row[0]) if row else 0
-    return out
-
-
 def _cleanup(before: dict[str, int], started: Any) -> None:
     statements = [
         ("UPDATE leads_lead SET company_id = NULL WHERE company_id > %s", before["leads_company"]),
@@ -185,7 +176,7 @@ def run(*, rows: int, seed: int, workers: int | None, keep: bool, stdout: Any) -
         generated = generate(path, rows=rows, seed=seed)
         generate_s = time.perf_counter() - t
         stdout.write(f"generated {rows:,} rows ({path.stat().st_size / 2**20:.0f} MiB) in {generate_s:.1f} s\n")
-        before = _max_ids()
+        before = intake_api.max_ids()
         started = clock.now()
         job = imports.create_job_for_file(path=path, mapping=MAPPING, source="bench-import")
 

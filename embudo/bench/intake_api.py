@@ -109,14 +109,20 @@ class Server:
         raise RuntimeError(f"The server did not answer /healthz within {timeout:.0f} s: see {self.log}")
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait(timeout=10)
+        stop_process_group(self.process)
         self._log_handle.close()
+
+
+def stop_process_group(process: subprocess.Popen[bytes] | None) -> None:
+    """SIGTERM a process started with ``start_new_session=True`` and its children; SIGKILL after 20 s."""
+    if process is None or process.poll() is not None:
+        return
+    os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=10)
 
 
 def lead_body(tag: str, n: int, rng: random.Random) -> bytes:
@@ -208,7 +214,8 @@ def wrk_load(port: int, token: str, seconds: float, clients: int, run_tag: str) 
     return data
 
 
-def _max_ids() -> dict[str, int]:
+def max_ids() -> dict[str, int]:
+    """The highest id of each table a benchmark adds to, so ``cleanup`` can remove what it added."""
     from django.db import connection
 
     out = {}
@@ -262,7 +269,7 @@ def run(
     leads_before = count_leads()
     log = Path(tempfile.gettempdir()) / f"embudo-bench-intake-api-{port}.log"
     server = Server(port=port, workers=workers, threads=threads, log=log)
-    before = _max_ids()
+    before = max_ids()
     use_wrk = bool(shutil.which("wrk")) if use_wrk is None else use_wrk
     run_tag = uuid.uuid4().hex[:10]
     try:

@@ -60,13 +60,7 @@ class Worker:
             self.kills += 1
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait(timeout=10)
+        intake_api.stop_process_group(self.process)
         self.log.close()
 
 
@@ -190,7 +184,7 @@ def run(
 ) -> Outcome:
     token = intake_api.bench_token()
     port = port or intake_api.free_port()
-    before = intake_api._max_ids()
+    before = intake_api.max_ids()
     tag = uuid.uuid4().hex[:8]
     rng = random.Random(tag)  # noqa: S311 - test data, not secrets
     items = [(f"noloss-{tag}-{n}", _payload(tag, n, rng)) for n in range(submissions)]
