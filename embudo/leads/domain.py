@@ -43,6 +43,7 @@ GRADES = ("cold", "warm", "hot")
 LANGUAGES = ("en", "es")
 _PHONE_CHARS = re.compile(r"^\+?[0-9 ().\-/]+$")
 _WHITESPACE = re.compile(r"\s+")
+_PHONE_SEPARATORS = re.compile(r"[\s().\-/]")
 
 
 @dataclass(frozen=True)
@@ -82,13 +83,21 @@ def normalize_phone(value: str) -> str:
     digits = _national_digits(value)
     if not _PHONE_CHARS.match(value) or not 6 <= len(digits) <= 15:
         raise ValueError("Enter a phone number: 6 to 15 digits, optionally starting with +.")
-    return ("+" if value.startswith(("+", "00")) else "") + digits
+    return ("+" if _is_international(value) else "") + digits
+
+
+def _is_international(value: str) -> bool:
+    # Separators do not count: "0/0 34…" and "0034…" both use the international prefix.
+    compact = _PHONE_SEPARATORS.sub("", value)
+    return compact.startswith(("+", "00"))
 
 
 def _national_digits(value: str) -> str:
     """The digits of a phone number, without the international "00" prefix (it means "+")."""
     digits = phone_digits(value)
-    return digits[2:] if value.startswith("00") else digits
+    if not value.lstrip().startswith("+") and _is_international(value):
+        return digits[2:]
+    return digits
 
 
 def clean_lead_fields(data: Mapping[str, Any]) -> tuple[dict[str, Any], FieldErrors]:
@@ -197,3 +206,20 @@ def search_terms(query: str) -> str:
 def changed_fields(before: Mapping[str, Any], after: Mapping[str, Any]) -> dict[str, list[Any]]:
     """``{field: [old, new]}`` for every key of ``after`` whose value differs from ``before``."""
     return {key: [before.get(key), value] for key, value in after.items() if before.get(key) != value}
+
+
+# Second-level labels under a country code that are not the organisation's name (acme.com.mx, acme.co.uk).
+_GENERIC_SECOND_LEVEL = frozenset({"com", "co", "org", "net", "gob", "gov", "edu", "ac", "nom", "info"})
+
+
+def company_name_from_domain(domain_name: str) -> str:
+    """A readable company name when only the domain is known: ``ferreteria-ruiz.es`` → ``Ferreteria Ruiz``."""
+    labels = [label for label in domain_name.lower().strip(".").split(".") if label]
+    if len(labels) >= 3 and len(labels[-1]) == 2 and labels[-2] in _GENERIC_SECOND_LEVEL:
+        labels = labels[:-2]
+    elif len(labels) >= 2:
+        labels = labels[:-1]
+    if not labels:
+        return domain_name
+    words = re.split(r"[-_]+", labels[-1])
+    return " ".join(word.capitalize() for word in words if word) or domain_name

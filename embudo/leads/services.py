@@ -198,7 +198,7 @@ def ensure_company(*, domain_name: str, name: str = "", country: str = "") -> in
             ON CONFLICT (domain) WHERE domain <> '' DO NOTHING
             RETURNING id
             """,
-            [name or domain_name, domain_name, country, now, now],
+            [name or domain.company_name_from_domain(domain_name), domain_name, country, now, now],
         )
         row = cursor.fetchone()
     if row is not None:

@@ -197,7 +197,8 @@ def test_has_identity() -> None:
 def test_international_prefix_does_not_count_as_digits() -> None:
     with pytest.raises(ValueError):
         domain.normalize_phone("000000")  # would have been stored as "+0000"
-    assert domain.normalize_phone("0 000 00") == "000000"
+    with pytest.raises(ValueError):
+        domain.normalize_phone("0 000 00")  # separators do not hide the "00" prefix
 
 
 def test_nul_characters_are_refused_because_postgresql_cannot_store_them() -> None:
@@ -205,3 +206,26 @@ def test_nul_characters_are_refused_because_postgresql_cannot_store_them() -> No
     assert set(errors.errors) == {"city", "custom_fields"}
     assert not domain.can_match("ok", "a\x00")
     assert domain.can_match("ok", "", None)
+
+
+@pytest.mark.parametrize(
+    ("domain_name", "expected"),
+    [
+        ("ferreteria-ruiz.es", "Ferreteria Ruiz"),
+        ("acme.com", "Acme"),
+        ("acme.com.mx", "Acme"),
+        ("northwind_traders.co.uk", "Northwind Traders"),
+        ("mail.globex.io", "Globex"),
+        ("localhost", "Localhost"),
+    ],
+)
+def test_company_name_from_domain_is_readable(domain_name: str, expected: str) -> None:
+    assert domain.company_name_from_domain(domain_name) == expected
+
+
+def test_normalize_phone_reads_the_international_prefix_through_separators() -> None:
+    # Found by hypothesis: "0/00000" used to give "000000", which did not normalize to itself.
+    with pytest.raises(ValueError):
+        domain.normalize_phone("0/00000")
+    assert domain.normalize_phone("00 34 600 11 22 33") == "+34600112233"
+    assert domain.normalize_phone("0/034 600 11 22 33") == "+34600112233"
