@@ -15,6 +15,7 @@ from embudo.accounts.api import BearerToken
 from embudo.accounts.api import router as accounts_router
 from embudo.capture import api as capture_api  # noqa: F401 - adds POST /leads and /leads/batch to the leads router
 from embudo.core.exceptions import DomainError
+from embudo.dedupe.api import router as dedupe_router
 from embudo.leads.api import router as leads_router
 
 api = NinjaAPI(
@@ -27,6 +28,7 @@ api = NinjaAPI(
 )
 api.add_router("/leads", leads_router)
 api.add_router("/me", accounts_router)
+api.add_router("/", dedupe_router)
 
 
 def error_response(

@@ -9,4 +9,6 @@ EVENT_SUBSCRIBERS: dict[str, list[str]] = {
     "leads.LeadUpdated": ["leads.refresh_company_stats"],
     # Scoring and routing subscribe here when they land.
     "capture.LeadCaptured": [],
+    "dedupe.LeadsMerged": [],  # timeline only (scoring will re-score the survivor)
+    "dedupe.MergeUndone": [],  # timeline only
 }

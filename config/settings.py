@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "embudo.accounts",
     "embudo.leads",
     "embudo.capture",
+    "embudo.dedupe",
     "embudo.ops",
 ]
 
@@ -173,6 +174,9 @@ EMAIL_HOST_PASSWORD = os.environ.get("EMBUDO_EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("EMBUDO_EMAIL_USE_TLS", False)
 DEFAULT_FROM_EMAIL = os.environ.get("EMBUDO_DEFAULT_FROM_EMAIL", "Embudo <embudo@localhost>")
 ANYMAIL = {key[len("ANYMAIL_") :]: value for key, value in os.environ.items() if key.startswith("ANYMAIL_")}
+
+# Duplicates: score each new lead against fuzzy candidates during intake (else only the background scan).
+DEDUPE_FUZZY_AT_INTAKE = env_bool("EMBUDO_DEDUPE_FUZZY_AT_INTAKE", False)
 
 # CSV imports: largest accepted upload, and whether to run imports in the request (tests) instead of the worker.
 IMPORT_MAX_BYTES = int(os.environ.get("EMBUDO_IMPORT_MAX_BYTES", str(200 * 1024 * 1024)))

@@ -12,6 +12,7 @@ urlpatterns = [
     path("api/v1/<path:path>", api_module.unknown_endpoint),
     path("accounts/", include("embudo.accounts.urls")),
     path("leads/", include("embudo.leads.urls")),
+    path("duplicates/", include("embudo.dedupe.urls")),
     path("capture/imports/", include("embudo.capture.urls_import")),
     path("capture/", include("embudo.capture.urls_ops")),
     path("", include("embudo.capture.urls_forms")),

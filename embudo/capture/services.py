@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
+from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from procrastinate.contrib.django import app as procrastinate_app
 
@@ -25,6 +26,7 @@ from embudo.capture.events import LeadCaptured
 from embudo.capture.models import ConsentRecord, Outcome, Submission, SubmissionStatus
 from embudo.core import clock
 from embudo.core import events as core_events
+from embudo.dedupe import services as dedupe_services
 from embudo.leads import selectors as leads_selectors
 from embudo.leads import services as leads_services
 
@@ -262,7 +264,14 @@ def _process(submission: Submission) -> Lead | None:
         else None
     )
     keys = normalize.match_keys(values)
+    # One intake at a time per phone (email is serialized by its unique index): one lead per person.
+    dedupe_services.lock_match_keys(phone=keys.phone or keys.whatsapp)
     lead = leads_selectors.find_lead_by_keys(email=keys.email, phone=keys.phone or keys.whatsapp)
+    # Fuzzy matching at intake is opt-in until candidate retrieval meets its 20 ms budget at 1M leads
+    # (benchmarks/results/dedupe-lookup.json); the background scan finds the same duplicates meanwhile.
+    fuzzy = dedupe_services.find_fuzzy_match(values) if lead is None and settings.DEDUPE_FUZZY_AT_INTAKE else None
+    if fuzzy is not None and fuzzy.auto_merge:
+        lead = leads_selectors.get_lead(fuzzy.lead_id)
     created = False
     if lead is None:
         lead, created = leads_services.create_lead_from_intake(
@@ -275,6 +284,9 @@ def _process(submission: Submission) -> Lead | None:
             actor_id=submission.actor_id,
             custom_fields=lead_input.custom_fields,
         )
+        if created and fuzzy is not None:
+            dedupe_services.record_candidate(lead_id=lead.pk, other_id=fuzzy.lead_id, score=fuzzy.score,
+                                             reasons=fuzzy.reasons)  # fmt: skip
     if not created:
         existing = {k: str(getattr(lead, k) or "") for k in COMPARED_FIELDS}
         changes: dict[str, Any] = survivorship.merge_values(existing, {k: v for k, v in values.items()

@@ -14,6 +14,7 @@ from embudo.accounts import selectors as accounts_selectors
 from embudo.accounts.models import Team, User
 from embudo.core import clock
 from embudo.core import events as core_events
+from embudo.dedupe import services as dedupe_services
 from embudo.leads import domain, selectors
 from embudo.leads.events import LeadCreated, LeadUpdated, NoteAdded
 from embudo.leads.exceptions import DuplicateLead, InvalidLead, LeadNotFound, OwnerNotAllowed
@@ -98,6 +99,7 @@ def create_lead(*, actor: User | None, data: Mapping[str, Any], channel: str = "
     try:
         with transaction.atomic():
             lead = Lead.objects.create(created_at=now, updated_at=now, **values)
+            dedupe_services.index_lead(lead=lead, new=True)
     except IntegrityError as exc:
         # A concurrent request stored the same email between our check and the insert.
         existing = _existing_by_email(values.get("email", ""))
@@ -151,6 +153,8 @@ def update_lead(*, actor: User, lead_id: int, changes: Mapping[str, Any]) -> Lea
         if existing is None or existing.pk == lead.pk:
             raise
         raise _duplicate(existing) from exc
+    if dedupe_services.affects_keys(diff):
+        dedupe_services.index_lead(lead=lead)
     core_events.publish(LeadUpdated(lead_id=lead.pk, actor_id=actor.pk, changes=diff), occurred_at=lead.updated_at)
     return lead
 
@@ -280,6 +284,7 @@ def create_lead_from_intake(
         if existing is None:  # pragma: no cover - the conflicting lead was deleted meanwhile
             raise IntegrityError("A lead with this email exists but could not be read.")
         return Lead.objects.select_for_update().get(pk=existing.pk), False
+    dedupe_services.index_lead(lead=lead, new=True)
     core_events.publish(
         LeadCreated(lead_id=lead.pk, actor_id=actor_id, source=lead.source, channel=channel, fields=fields),
         occurred_at=now,
@@ -304,6 +309,8 @@ def apply_intake_changes(
         setattr(lead, field, value)
     lead.updated_at = clock.now()
     lead.save(update_fields=[*diff.keys(), "updated_at"])
+    if dedupe_services.affects_keys(diff):
+        dedupe_services.index_lead(lead=lead)
     core_events.publish(
         LeadUpdated(lead_id=lead.pk, actor_id=actor_id, changes=diff, channel=channel),
         occurred_at=lead.updated_at,

@@ -16,6 +16,8 @@ from django.views.decorators.http import require_POST
 from embudo.accounts import selectors as accounts_selectors
 from embudo.accounts.models import Language, User
 from embudo.core.models import DomainEvent
+from embudo.dedupe import selectors as dedupe_selectors
+from embudo.dedupe import services as dedupe_services
 from embudo.leads import selectors, services
 from embudo.leads.exceptions import DuplicateLead, InvalidLead, LeadNotFound, OwnerNotAllowed
 from embudo.leads.forms import LeadFilterForm, LeadForm, NoteForm
@@ -192,10 +194,13 @@ def lead_detail(request: HttpRequest, lead_id: int) -> HttpResponse:
     if lead is None:
         raise Http404
     timeline = selectors.list_timeline(lead.pk)
+    manages = dedupe_services.can_manage_duplicates(_user(request))
     return render(
         request,
         "leads/detail.html",
-        {"lead": lead, "timeline": _timeline_entries(_user(request), timeline), "note_form": NoteForm()},
+        {"lead": lead, "timeline": _timeline_entries(_user(request), timeline), "note_form": NoteForm(),
+         "duplicates": dedupe_selectors.list_duplicates_of(_user(request), lead.pk) if manages else [],
+         "merges": dedupe_selectors.list_merges_into(lead.pk) if manages else []},
     )
 
 

@@ -11,7 +11,10 @@ from embudo.bench import report
 
 
 class Command(BaseCommand):
-    help = "Run a benchmark (seed, pages, import, intake-api, no-loss); results go to benchmarks/results/<name>.json."
+    help = (
+        "Run a benchmark (seed, pages, import, intake-api, no-loss, dedupe, dedupe-leads, …); "
+        "results go to benchmarks/results/<name>.json."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         sub = parser.add_subparsers(dest="benchmark", required=True)
@@ -27,6 +30,22 @@ class Command(BaseCommand):
         pages.add_argument("--min-leads", type=int, default=1_000_000, help="Refuse to run below this many leads.")
         pages.add_argument("--output-dir", type=Path, default=None)
         self._add_intake_arguments(sub)
+        lookup = sub.add_parser("dedupe-lookup", help="Fuzzy candidate lookup for one incoming lead (1M leads).")
+        lookup.add_argument("--samples", type=int, default=1000)
+        lookup.add_argument("--warmup", type=int, default=100)
+        lookup.add_argument("--seed", type=int, default=42)
+        lookup.add_argument("--min-leads", type=int, default=1_000_000, help="Refuse to run below this many leads.")
+        lookup.add_argument("--output-dir", type=Path, default=None)
+        self._add_dedupe_arguments(sub)
+
+    def _add_dedupe_arguments(self, sub: Any) -> None:
+        dd = sub.add_parser("dedupe", help="Embudo's matcher and splink on FEBRL (needs `uv sync --group bench`).")
+        dd.add_argument("--dataset", choices=("febrl1", "febrl2"), default="febrl1")
+        dd.add_argument("--output-dir", type=Path, default=None)
+        dl = sub.add_parser("dedupe-leads", help="Embudo's matcher on seeded lead-shaped data with corruptions.")
+        dl.add_argument("--seed", type=int, default=42)
+        dl.add_argument("--people", type=int, default=3000, help="Distinct people before duplicates.")
+        dl.add_argument("--output-dir", type=Path, default=None)
 
     def _add_intake_arguments(self, sub: Any) -> None:
         imp = sub.add_parser("import", help="A seeded CSV (1M rows) through the bulk import path.")
@@ -61,6 +80,10 @@ class Command(BaseCommand):
             self._pages(options)
         elif name in ("import", "intake-api", "no-loss"):
             self._intake(name, options)
+        elif name in ("dedupe", "dedupe-leads"):
+            self._dedupe(name, options)
+        elif name == "dedupe-lookup":
+            self._dedupe_lookup(options)
         else:  # pragma: no cover - argparse rejects it
             raise CommandError(f"Unknown benchmark {name!r}.")
 
@@ -136,4 +159,44 @@ class Command(BaseCommand):
             name, parameters=outcome.parameters, figures=outcome.figures, extra=outcome.extra,
             output_dir=options["output_dir"],
         )  # fmt: skip
+        self.stdout.write(f"\nWrote {path}")
+
+    def _dedupe(self, name: str, options: dict[str, Any]) -> None:
+        from embudo.bench import dedupe_febrl, dedupe_leads
+
+        if name == "dedupe":
+            try:
+                outcome = dedupe_febrl.run(dataset=options["dataset"])
+            except dedupe_febrl.MissingBenchDependencies as exc:
+                raise CommandError(str(exc)) from exc
+            result_name = f"dedupe-{options['dataset']}"
+        else:
+            outcome = dedupe_leads.run(seed=options["seed"], people=options["people"])
+            result_name = "dedupe-leads"
+        rows: list[tuple[str, Any]] = []
+        for key, value in {**outcome.figures, **outcome.extra}.items():
+            if isinstance(value, dict):
+                rows += [(f"{key} {sub}", v) for sub, v in value.items()]
+            else:
+                rows.append((key, value))
+        self.stdout.write(
+            report.table(["figure", "value"], [(k, f"{v:.4f}" if isinstance(v, float) else v) for k, v in rows])
+        )
+        path = report.write_result(
+            result_name, parameters=outcome.parameters, figures=outcome.figures, extra=outcome.extra,
+            output_dir=options["output_dir"],
+        )  # fmt: skip
+        self.stdout.write(f"\nWrote {path}")
+
+    def _dedupe_lookup(self, options: dict[str, Any]) -> None:
+        from embudo.bench import dedupe_lookup, pages
+
+        try:
+            outcome = dedupe_lookup.run(samples=options["samples"], warmup=options["warmup"], seed=options["seed"],
+                                        min_leads=options["min_leads"], stdout=self.stdout)  # fmt: skip
+        except pages.NotSeeded as exc:
+            raise CommandError(str(exc)) from exc
+        self.stdout.write(report.table(["figure", "value"], list(outcome.figures.items())))
+        path = report.write_result("dedupe-lookup", parameters=outcome.parameters, figures=outcome.figures,
+                                   extra=outcome.extra, output_dir=options["output_dir"])  # fmt: skip
         self.stdout.write(f"\nWrote {path}")

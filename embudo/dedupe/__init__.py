@@ -1,0 +1,1 @@
+"""Duplicates: match keys, fuzzy candidates, scored comparison, merge and un-merge."""
