@@ -45,7 +45,7 @@ def _corrupt(row: dict[str, Any], rng: random.Random) -> dict[str, Any]:
         values["first_name"], values["last_name"] = _fold(first), _fold(last)
     elif choice == 1 and len(last) > 4:
         i = rng.randrange(1, len(last) - 1)
-        values["last_name"] = last[:i] + last[i + 1] + last[i] + last[i + 2:]
+        values["last_name"] = last[:i] + last[i + 1] + last[i] + last[i + 2 :]
     elif choice == 2:
         values["first_name"] = NICKNAMES.get(first.lower(), first).title()
     values["email"] = f"{_fold(first).lower()[:1]}{_fold(last).lower().replace(' ', '')}{rng.randrange(99)}@gmail.com"

@@ -102,7 +102,7 @@ def affects_keys(changed: Iterable[str]) -> bool:
 def _write_keys(lead_id: int, keys: list[int], *, new: bool = False) -> None:
     with connection.cursor() as cursor:
         if not new:
-                cursor.execute("DELETE FROM dedupe_leadkey WHERE lead_id = %s AND NOT key = ANY(%s::bigint[])",
+            cursor.execute("DELETE FROM dedupe_leadkey WHERE lead_id = %s AND NOT key = ANY(%s::bigint[])",
                            [lead_id, keys])  # fmt: skip
         if keys:
             cursor.execute("INSERT INTO dedupe_leadkey (key, lead_id) SELECT unnest(%s::bigint[]), %s "

@@ -198,9 +198,13 @@ def lead_detail(request: HttpRequest, lead_id: int) -> HttpResponse:
     return render(
         request,
         "leads/detail.html",
-        {"lead": lead, "timeline": _timeline_entries(_user(request), timeline), "note_form": NoteForm(),
-         "duplicates": dedupe_selectors.list_duplicates_of(_user(request), lead.pk) if manages else [],
-         "merges": dedupe_selectors.list_merges_into(lead.pk) if manages else []},
+        {
+            "lead": lead,
+            "timeline": _timeline_entries(_user(request), timeline),
+            "note_form": NoteForm(),
+            "duplicates": dedupe_selectors.list_duplicates_of(_user(request), lead.pk) if manages else [],
+            "merges": dedupe_selectors.list_merges_into(lead.pk) if manages else [],
+        },
     )
 
 
