@@ -76,9 +76,8 @@ def lead_keys(values: Mapping[str, Any]) -> list[int]:
 
 def candidate_query(keys: Iterable[int], *, exclude_ids: tuple[int, ...] = ()) -> tuple[str, list[Any]]:
     """The SQL returning the stored leads that share most of ``keys`` (at most ``MAX_CANDIDATES`` rows)."""
-    # Only constant column names are interpolated (_COLUMNS); every value is a bound parameter.
     sql = (
-        "WITH usable AS ("  # noqa: S608
+        "WITH usable AS ("  # noqa: S608 - only constant column names are interpolated
         " SELECT k FROM unnest(%s::bigint[]) AS k"
         " WHERE (SELECT count(*) FROM (SELECT 1 FROM dedupe_leadkey s WHERE s.key = k LIMIT %s) AS capped) < %s),"
         " ranked AS ("

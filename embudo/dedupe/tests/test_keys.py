@@ -99,3 +99,27 @@ def test_build_key_index_fills_bulk_written_leads_and_is_idempotent() -> None:
     assert services.build_key_index().leads == 0  # incremental: nothing new
     assert services.build_key_index(since_id=0).keys == count  # a rebuild does not duplicate
     assert LeadKey.objects.count() == count
+
+
+def test_scan_pairs_leads_sharing_keys_once_from_the_newer_lead() -> None:
+    older = create(first_name="Lucía", last_name="Fernández Ruiz", phone="+34611000111", city="Sevilla",
+                   postal_code="41001")  # fmt: skip
+    create(first_name="Roberto", last_name="Quintana", email="rq@example.org")
+    newer = create(first_name="Lucia", last_name="Fernandez Ruiz", phone="+34611000111", city="Sevilla")
+    result = services.scan(batch=2)
+    assert result.scanned == 3
+    assert result.candidates >= 1
+    from embudo.dedupe.models import DuplicateCandidate
+
+    pair = DuplicateCandidate.objects.get()
+    assert (pair.lead_a_id, pair.lead_b_id) == (older, newer) and pair.reasons
+    assert services.scan(since_id=0).candidates >= 1  # re-run: the pair is not duplicated
+    assert DuplicateCandidate.objects.count() == 1
+
+
+def test_scan_indexes_leads_written_in_bulk_first() -> None:
+    a = create(first_name="Marta", last_name="Soler Vidal", phone="+34622000333")
+    b = create(first_name="Marta", last_name="Soler Vidal", phone="+34622000333", city="Girona")
+    LeadKey.objects.all().delete()
+    assert services.scan().scanned == 2
+    assert stored_keys(a) == expected_keys(a) and stored_keys(b) == expected_keys(b)

@@ -161,7 +161,7 @@ def test_scan_is_incremental_and_reports_progress() -> None:
     calls: list[tuple[int, int]] = []
     result = services.scan(batch=2, progress=lambda done, total: calls.append((done, total)))
     assert result.scanned == 3 and calls == [(2, 3), (3, 3)]
-    assert ScanState.objects.get().last_lead_id == Lead.objects.order_by("-pk").first().pk  # type: ignore[union-attr]
+    assert ScanState.objects.get(name=services.SCAN_NAME).last_lead_id == Lead.objects.order_by("-pk").first().pk  # type: ignore[union-attr]
     assert services.scan().scanned == 0
     assert Merge.objects.count() == 0
 

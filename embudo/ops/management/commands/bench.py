@@ -36,6 +36,11 @@ class Command(BaseCommand):
         lookup.add_argument("--seed", type=int, default=42)
         lookup.add_argument("--min-leads", type=int, default=1_000_000, help="Refuse to run below this many leads.")
         lookup.add_argument("--output-dir", type=Path, default=None)
+        ds = sub.add_parser("dedupe-scan", help="Blocking-key index build and the background scan over all leads.")
+        ds.add_argument("--rebuild-keys", action="store_true", help="Rebuild the key index first (timed).")
+        ds.add_argument("--limit", type=int, default=None, help="Scan only this many leads.")
+        ds.add_argument("--min-leads", type=int, default=1_000_000, help="Refuse to run below this many leads.")
+        ds.add_argument("--output-dir", type=Path, default=None)
         self._add_dedupe_arguments(sub)
 
     def _add_dedupe_arguments(self, sub: Any) -> None:
@@ -82,7 +87,7 @@ class Command(BaseCommand):
             self._intake(name, options)
         elif name in ("dedupe", "dedupe-leads"):
             self._dedupe(name, options)
-        elif name == "dedupe-lookup":
+        elif name in ("dedupe-lookup", "dedupe-scan"):
             self._dedupe_lookup(options)
         else:  # pragma: no cover - argparse rejects it
             raise CommandError(f"Unknown benchmark {name!r}.")
@@ -191,12 +196,17 @@ class Command(BaseCommand):
     def _dedupe_lookup(self, options: dict[str, Any]) -> None:
         from embudo.bench import dedupe_lookup, pages
 
+        name = options["benchmark"]
         try:
-            outcome = dedupe_lookup.run(samples=options["samples"], warmup=options["warmup"], seed=options["seed"],
-                                        min_leads=options["min_leads"], stdout=self.stdout)  # fmt: skip
+            if name == "dedupe-scan":
+                outcome = dedupe_lookup.run_scan(rebuild_keys=options["rebuild_keys"], limit=options["limit"],
+                                                 min_leads=options["min_leads"], stdout=self.stdout)  # fmt: skip
+            else:
+                outcome = dedupe_lookup.run(samples=options["samples"], warmup=options["warmup"], seed=options["seed"],
+                                            min_leads=options["min_leads"], stdout=self.stdout)  # fmt: skip
         except pages.NotSeeded as exc:
             raise CommandError(str(exc)) from exc
         self.stdout.write(report.table(["figure", "value"], list(outcome.figures.items())))
-        path = report.write_result("dedupe-lookup", parameters=outcome.parameters, figures=outcome.figures,
+        path = report.write_result(name, parameters=outcome.parameters, figures=outcome.figures,
                                    extra=outcome.extra, output_dir=options["output_dir"])  # fmt: skip
         self.stdout.write(f"\nWrote {path}")
