@@ -267,9 +267,9 @@ def _process(submission: Submission) -> Lead | None:
     # One intake at a time per phone (email is serialized by its unique index): one lead per person.
     dedupe_services.lock_match_keys(phone=keys.phone or keys.whatsapp)
     lead = leads_selectors.find_lead_by_keys(email=keys.email, phone=keys.phone or keys.whatsapp)
-    # Fuzzy matching at intake is opt-in (settings.DEDUPE_FUZZY_AT_INTAKE); with the blocking-key table its
-    # lookup meets the 20 ms p99 budget at 1M leads (benchmarks/results/dedupe-lookup.json). The background
-    # scan finds the same duplicates when it is off.
+    # Fuzzy matching at intake is opt-in (settings.DEDUPE_FUZZY_AT_INTAKE): its lookup meets the 20 ms p99
+    # budget at 1M leads, but scoring the candidates halves API intake throughput on 2 cores (101 vs 224
+    # leads/s). When it is off, the periodic background scan queues the same duplicates for review.
     fuzzy = dedupe_services.find_fuzzy_match(values) if lead is None and settings.DEDUPE_FUZZY_AT_INTAKE else None
     if fuzzy is not None and fuzzy.auto_merge:
         lead = leads_selectors.get_lead(fuzzy.lead_id)
