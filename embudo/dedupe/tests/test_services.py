@@ -172,3 +172,24 @@ def test_fuzzy_matching_at_intake_is_off_unless_enabled(settings: Any) -> None:
     intake({"email": "pepe.perez@gmail.com", "first_name": "Pepe", "last_name": "Perez Martin", "city": "Sevilla"})
     assert Lead.objects.count() == 2
     assert not DuplicateCandidate.objects.exists()
+
+
+def test_dedupe_scan_command_queues_the_duplicates_the_intake_did_not_match(settings: Any) -> None:
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    settings.DEDUPE_FUZZY_AT_INTAKE = False
+    first = intake({"email": "jose.perez@acme.es", "first_name": "José", "last_name": "Pérez Martín",
+                    "company_name": "Acme S.L.", "city": "Sevilla", "phone": "+34600111222"})  # fmt: skip
+    second = intake({"email": "pepe.perez@gmail.com", "first_name": "Pepe", "last_name": "Perez Martin",
+                     "company_name": "ACME", "city": "Sevilla", "phone": "+34 600 111 223"})  # fmt: skip
+    out = StringIO()
+
+    call_command("dedupe", "scan", "--batch", "1", stdout=out)
+
+    assert "Scanned 2 leads" in out.getvalue() and "2/2 leads" in out.getvalue()
+    candidate = DuplicateCandidate.objects.get()
+    assert {candidate.lead_a_id, candidate.lead_b_id} == {first.lead_id, second.lead_id}
+    call_command("dedupe", "scan", stdout=StringIO())  # incremental: nothing new, nothing queued twice
+    assert DuplicateCandidate.objects.count() == 1

@@ -19,7 +19,7 @@ from embudo.dedupe.domain import compare, evaluate
 
 
 class Command(BaseCommand):
-    help = "Duplicate matching: evaluate the matcher on a labelled CSV file."
+    help = "Duplicates: `scan` the stored leads for duplicates, or `evaluate` the matcher on a labelled CSV file."
 
     def add_arguments(self, parser: CommandParser) -> None:
         sub = parser.add_subparsers(dest="action", required=True)
@@ -33,12 +33,42 @@ class Command(BaseCommand):
             f"Columns already named like a lead field map themselves. Lead fields: {', '.join(evaluate.LEAD_FIELDS)}.",
         )  # fmt: skip
         ev.add_argument("--json", type=Path, default=None, help="Also write the figures to this JSON file.")
+        scan = sub.add_parser("scan", help="Queue likely duplicates among stored leads (incremental).")
+        scan.add_argument("--from-start", action="store_true", help="Scan every lead again, not only new ones.")
+        scan.add_argument("--batch", type=int, default=10_000, help="Leads per batch (default 10,000).")
+        scan.add_argument("--limit", type=int, default=None, help="Stop after this many leads.")
 
     def handle(self, *args: Any, **options: Any) -> None:
         if options["action"] == "evaluate":
             self._evaluate(options)
+        elif options["action"] == "scan":
+            self._scan(options)
         else:  # pragma: no cover - argparse rejects it
             raise CommandError(f"Unknown action {options['action']!r}.")
+
+    def _scan(self, options: dict[str, Any]) -> None:
+        from embudo.dedupe import services
+
+        if options["batch"] < 1:
+            raise CommandError("--batch must be at least 1.")
+
+        def progress(done: int, total: int) -> None:
+            width = 30
+            filled = width * done // total if total else width
+            self.stdout.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done:,}/{total:,} leads", ending="")
+            self.stdout.flush()
+
+        result = services.scan(
+            since_id=0 if options["from_start"] else None,
+            batch=options["batch"],
+            limit=options["limit"],
+            progress=progress,
+        )
+        self.stdout.write("")
+        self.stdout.write(
+            f"Scanned {result.scanned:,} leads in {result.seconds:.1f} s: {result.candidates:,} likely duplicates "
+            f"queued for review (up to lead #{result.last_lead_id})."
+        )
 
     def _evaluate(self, options: dict[str, Any]) -> None:
         for key in ("records", "truth"):
