@@ -17,6 +17,10 @@ from embudo.capture import api as capture_api  # noqa: F401 - adds POST /leads a
 from embudo.core.exceptions import DomainError
 from embudo.dedupe.api import router as dedupe_router
 from embudo.leads.api import router as leads_router
+from embudo.notifications.api import router as notifications_router
+from embudo.routing.api import router as routing_router
+from embudo.scoring.api import router as scoring_router
+from embudo.tracking.api import router as tracking_router
 
 api = NinjaAPI(
     title="Embudo API",
@@ -29,6 +33,10 @@ api = NinjaAPI(
 api.add_router("/leads", leads_router)
 api.add_router("/me", accounts_router)
 api.add_router("/", dedupe_router)
+api.add_router("/", scoring_router)  # /scoring/…, /leads/{id}/score, /leads/{id}/lifecycle
+api.add_router("/", tracking_router)  # /events
+api.add_router("/", routing_router)  # /routing/…, /leads/{id}/assignment, /speed-to-lead
+api.add_router("/notifications", notifications_router)
 
 
 def error_response(

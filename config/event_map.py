@@ -6,9 +6,14 @@ Keys are event type names (``<context>.<EventClass>``); values are procrastinate
 
 EVENT_SUBSCRIBERS: dict[str, list[str]] = {
     "leads.LeadCreated": ["leads.refresh_company_stats"],
-    "leads.LeadUpdated": ["leads.refresh_company_stats"],
-    # Scoring and routing subscribe here when they land.
+    # An edit may change fit (rescore) or be the rep's first touch (SLA).
+    "leads.LeadUpdated": ["leads.refresh_company_stats", "scoring.rescore_lead", "routing.on_lead_updated"],
+    # Intake scores and routes in its own transaction (speed-to-lead); nothing left to react to.
     "capture.LeadCaptured": [],
-    "dedupe.LeadsMerged": [],  # timeline only (scoring will re-score the survivor)
-    "dedupe.MergeUndone": [],  # timeline only
+    "dedupe.LeadsMerged": ["scoring.rescore_lead"],
+    "dedupe.MergeUndone": ["scoring.rescore_lead"],
+    # Crossing into "hot" assigns an unowned lead, notifies the owner and starts the hot-lead SLA.
+    "scoring.GradeChanged": ["routing.on_grade_changed"],
+    # MQL/SQL start their SLAs; a rep's stage change is a first touch.
+    "scoring.LifecycleChanged": ["routing.on_lifecycle_changed"],
 }

@@ -63,6 +63,10 @@ INSTALLED_APPS = [
     "embudo.leads",
     "embudo.capture",
     "embudo.dedupe",
+    "embudo.scoring",
+    "embudo.tracking",
+    "embudo.routing",
+    "embudo.notifications",
     "embudo.ops",
 ]
 

@@ -29,6 +29,8 @@ from embudo.core import events as core_events
 from embudo.dedupe import services as dedupe_services
 from embudo.leads import selectors as leads_selectors
 from embudo.leads import services as leads_services
+from embudo.routing import services as routing_services
+from embudo.scoring import services as scoring_services
 
 if TYPE_CHECKING:
     from embudo.leads.models import Lead
@@ -301,10 +303,21 @@ def _process(submission: Submission) -> Lead | None:
         lead = leads_services.apply_intake_changes(
             lead_id=lead.pk, changes=changes, channel=submission.channel, actor_id=submission.actor_id
         )
+    stored_at = clock.now()
     touch = attribution.touch_from(submission.channel, submission.payload, referrer=context.referrer,
                                    landing_page=context.landing_page)  # fmt: skip
     _record_attribution(lead.pk, touch, submission)
     _record_consents(lead.pk, lead_input.consents, submission, values.get("language", ""))
+    # Score, then route (rules may test the grade), in this transaction: the API answers with both.
+    score_change = scoring_services.score_leads([lead.pk], cause="captured", actor_id=submission.actor_id).get(lead.pk)
+    if score_change is not None:
+        lead.score, lead.grade = score_change.score, score_change.grade
+    routed = routing_services.route_at_intake(
+        lead_id=lead.pk, created=created, received_at=submission.received_at, stored_at=stored_at,
+        scored_at=clock.now(),
+    )  # fmt: skip
+    if routed is not None:
+        lead.owner_id, lead.team_id = routed.owner_id, routed.team_id
     utm = {k: getattr(touch, k) for k in attribution.UTM_KEYS if getattr(touch, k)}
     core_events.publish(
         LeadCaptured(

@@ -36,6 +36,14 @@ class Grade(models.TextChoices):
     HOT = "hot", _("Hot")
 
 
+class Outcome(models.TextChoices):
+    """How a lead ended: the label predictive scoring learns from."""
+
+    OPEN = "", _("Open")
+    WON = "won", _("Won")
+    LOST = "lost", _("Lost")
+
+
 class CompanySize(models.TextChoices):
     S1_10 = "1-10", "1-10"
     S11_50 = "11-50", "11-50"
@@ -119,6 +127,19 @@ class Lead(models.Model):
     score = models.IntegerField(_("score"), default=0)
     grade = models.CharField(_("grade"), max_length=10, choices=Grade.choices, default=Grade.COLD)
     custom_fields = models.JSONField(_("custom fields"), default=dict, blank=True)
+    # BANT qualification, edited by reps; all four known → the lead can become an SQL.
+    bant_budget = models.CharField(_("budget"), max_length=200, blank=True, default="", db_default="")
+    bant_authority = models.CharField(_("authority"), max_length=200, blank=True, default="", db_default="")
+    bant_need = models.CharField(_("need"), max_length=200, blank=True, default="", db_default="")
+    bant_timing = models.CharField(_("timing"), max_length=200, blank=True, default="", db_default="")
+    # Why the lead was disqualified (lifecycle "disqualified") or lost (outcome "lost").
+    lifecycle_reason = models.CharField(_("reason"), max_length=200, blank=True, default="", db_default="")
+    lifecycle_changed_at = models.DateTimeField(_("lifecycle changed"), null=True, blank=True)
+    outcome = models.CharField(
+        _("outcome"), max_length=10, choices=Outcome.choices, blank=True, default="", db_default=""
+    )
+    outcome_reason = models.CharField(_("outcome reason"), max_length=200, blank=True, default="", db_default="")
+    closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
     created_at = models.DateTimeField(_("created"), db_index=False)
     updated_at = models.DateTimeField(_("updated"))
     # Lower-cased haystack for substring search (GIN trigram index): name, email, company, phone.
@@ -156,11 +177,18 @@ class Lead(models.Model):
             ),
             models.Index(fields=["-score", "-id"], name="lead_score_idx"),
             models.Index(fields=["phone"], condition=~Q(phone=""), name="lead_phone_idx"),
+            # Training data for predictive scoring: the (few) leads with a known outcome.
+            models.Index(fields=["closed_at"], condition=~Q(outcome=""), name="lead_outcome_idx"),
             GinIndex(fields=["search_text"], opclasses=["gin_trgm_ops"], name="lead_search_trgm"),
         ]
 
     def __str__(self) -> str:
         return self.full_name or self.email or f"Lead #{self.pk}"
+
+    @property
+    def bant_known(self) -> int:
+        """How many of budget, authority, need and timing are known (0-4)."""
+        return sum(1 for v in (self.bant_budget, self.bant_authority, self.bant_need, self.bant_timing) if v)
 
     @property
     def full_name(self) -> str:

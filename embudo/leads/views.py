@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -9,6 +10,8 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import FieldDoesNotExist
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.template import TemplateDoesNotExist
+from django.template.loader import get_template
 from django.utils.cache import patch_vary_headers
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -94,6 +97,22 @@ class TimelineEntry:
     channel: str = ""
     text: str = ""
     changes: list[Change] = field(default_factory=list)
+    # Events of other contexts render through their own template ``timeline/<context>/<Type>.html``
+    # (e.g. ``timeline/scoring/GradeChanged.html``), given ``entry`` and ``payload``.
+    partial: str = ""
+    payload: dict[str, Any] = field(default_factory=dict)
+
+
+@functools.cache
+def _timeline_partial(event_type: str) -> str:
+    """The template of another context's event type, or "" when it has none (a generic line is shown)."""
+    context, _dot, name = event_type.partition(".")
+    candidate = f"timeline/{context}/{name}.html"
+    try:
+        get_template(candidate)
+    except TemplateDoesNotExist:
+        return ""
+    return candidate
 
 
 _CHOICE_LABELS: dict[str, Any] = {
@@ -132,6 +151,9 @@ def _describe(event: DomainEvent, names: dict[str, dict[int, str]]) -> TimelineE
     def entry(kind: str, **extra: Any) -> TimelineEntry:
         return TimelineEntry(kind=kind, type=event.type, occurred_at=event.occurred_at, actor=actor, **extra)
 
+    partial = _timeline_partial(event.type)
+    if partial:
+        return entry("other", partial=partial, payload=payload)
     if event.type == "leads.LeadCreated":
         return entry("created", channel=payload.get("channel") or payload.get("source") or "")
     if event.type == "leads.LeadUpdated":
