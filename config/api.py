@@ -18,8 +18,10 @@ from embudo.core.exceptions import DomainError
 from embudo.dedupe.api import router as dedupe_router
 from embudo.leads.api import router as leads_router
 from embudo.notifications.api import router as notifications_router
+from embudo.predictive.api import router as predictive_router
 from embudo.routing.api import router as routing_router
 from embudo.scoring.api import router as scoring_router
+from embudo.sla.api import router as sla_router
 from embudo.tracking.api import router as tracking_router
 
 api = NinjaAPI(
@@ -37,6 +39,8 @@ api.add_router("/", scoring_router)  # /scoring/…, /leads/{id}/score, /leads/{
 api.add_router("/", tracking_router)  # /events
 api.add_router("/", routing_router)  # /routing/…, /leads/{id}/assignment, /speed-to-lead
 api.add_router("/notifications", notifications_router)
+api.add_router("/", sla_router)  # /sla/…, /speed-to-lead
+api.add_router("/", predictive_router)  # /scoring/predictive/…
 
 
 def error_response(

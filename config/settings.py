@@ -65,7 +65,9 @@ INSTALLED_APPS = [
     "embudo.dedupe",
     "embudo.scoring",
     "embudo.tracking",
+    "embudo.predictive",
     "embudo.routing",
+    "embudo.sla",
     "embudo.notifications",
     "embudo.ops",
 ]

@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class PredictiveConfig(AppConfig):
+    name = "embudo.predictive"
+    label = "predictive"
+    verbose_name = "Predictive scoring"
