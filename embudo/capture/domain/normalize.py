@@ -161,6 +161,10 @@ def normalize_phone(raw: str, default_region: str | None = None) -> str:
     e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
     if not _E164.match(e164):
         raise NormalizationError(_PHONE_MESSAGE)
+    # Numbers made of a leading zero (e.g. "+31 0000000") format to digits that parse back to another
+    # number; only a fixed point is a stable match key.
+    if phonenumbers.format_number(phonenumbers.parse(e164, None), phonenumbers.PhoneNumberFormat.E164) != e164:
+        raise NormalizationError(_PHONE_MESSAGE)
     return e164
 
 

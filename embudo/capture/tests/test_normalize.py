@@ -444,3 +444,10 @@ def test_normalize_lead_fields_is_idempotent_and_never_raises(raw, region):
     again = normalize.normalize_lead_fields(result.values, default_region=region)
     assert again.values == result.values
     assert again.errors == {}
+
+
+def test_normalize_phone_rejects_numbers_that_do_not_parse_back_to_themselves():
+    # "+31 0000000" formats to "+31000000", which parses back as "+3100000": not a stable match key.
+    with pytest.raises(NormalizationError):
+        normalize.normalize_phone("+31 0000000")
+    assert normalize.normalize_phone("+3100000") == "+3100000"
