@@ -265,9 +265,48 @@ def _build(
             for _ in range(rng.randint(1, 3)):
                 when = min(now, when + timedelta(minutes=rng.randint(10, 60 * 24 * 4)))
                 events.append(("leads.NoteAdded", when, actor.pk, {"text": rng.choice(catalog.NOTES[region.language])}))
+        events += _activity_events(email=email, grade=grade, created_at=created_at, now=now)
         lead.updated_at = max(e[1] for e in events)
         plans.append(_Plan(lead=lead, region=region, events=events))
     return companies, company_region, plans
+
+
+# Behaviour the tracking snippet and email tools would have recorded: (event type, properties, weight).
+_ACTIVITY = (
+    ("page_view", {"url": "https://embudo.demo/", "path": "/", "title": "Home"}, 30),
+    ("page_view", {"url": "https://embudo.demo/features", "path": "/features", "title": "Features"}, 20),
+    ("page_view", {"url": "https://embudo.demo/pricing", "path": "/pricing", "title": "Pricing"}, 12),
+    (
+        "page_view",
+        {"url": "https://embudo.demo/case-studies/logistica", "path": "/case-studies/logistica", "title": "Case study"},
+        8,
+    ),  # fmt: skip
+    ("email_opened", {"campaign": "onboarding-1"}, 14),
+    ("email_clicked", {"campaign": "onboarding-1", "url": "https://embudo.demo/pricing"}, 5),
+    ("content_downloaded", {"asset": "guia-lead-scoring.pdf"}, 5),
+    ("webinar_attended", {"webinar": "funnel-2026"}, 3),
+    ("demo_requested", {"product": "embudo-cloud"}, 2),
+)
+_ACTIVITY_COUNT = {"cold": (0, 3), "warm": (2, 7), "hot": (5, 12)}
+
+
+def _activity_events(
+    *, email: str, grade: str, created_at: datetime, now: datetime
+) -> list[tuple[str, datetime, int | None, dict[str, Any]]]:
+    """Anonymous-then-identified website and email behaviour, more of it for warmer leads.
+
+    Its own generator per lead, so adding behaviour did not change the rest of the demo data.
+    """
+    rng = random.Random(f"{SEED}:{email}")  # noqa: S311 - reproducible data, not secrets
+    low, high = _ACTIVITY_COUNT.get(grade, (0, 3))
+    weights = [w for _, _, w in _ACTIVITY]
+    span = max(60, int((now - created_at).total_seconds()))
+    out: list[tuple[str, datetime, int | None, dict[str, Any]]] = []
+    for _ in range(rng.randint(low, high)):
+        kind, properties, _w = rng.choices(_ACTIVITY, weights=weights)[0]
+        when = created_at + timedelta(seconds=rng.randint(30, span))
+        out.append((f"activity.{kind}", min(when, now), None, {"properties": dict(properties), "source": "demo"}))
+    return out
 
 
 _TEXT_FIELDS = (
