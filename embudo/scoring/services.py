@@ -1,14 +1,74 @@
-"""Scoring writes: the ledger, lead scores and grades, lifecycle transitions, model versions.
+"""Scoring writes: the ledger, lead scores and grades, model versions, rescoring, decay and backtests.
 
 Interface used by other contexts (keep these signatures):
 
 - :func:`score_leads` recomputes the published model for some leads, in the caller's transaction.
+
+Every score change goes through one set-based engine (:mod:`embudo.scoring.domain.sql`): compute the
+contributions per (lead, rule), diff them against ``ScoreContribution``, append the differences to the
+ledger, upsert the contributions and update ``leads_lead.score``/``grade`` where they changed. So
+``lead.score == sum(ledger) == sum(contributions)`` by construction.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+import importlib
+import time
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from django.db import connection, transaction
+from django.db.models import Q
+from django.utils.translation import gettext as _
+from procrastinate.contrib.django import app as procrastinate_app
+
+from embudo.accounts.models import User
+from embudo.core import clock
+from embudo.core import events as core_events
+from embudo.core.exceptions import Conflict, InvalidInput, NotFound
+from embudo.leads import condition_fields
+from embudo.scoring.domain import rules as domain
+from embudo.scoring.domain import sql as engine
+from embudo.scoring.domain.validation import RuleError, parse_model
+from embudo.scoring.events import GradeChanged
+from embudo.scoring.models import (
+    Backtest,
+    BacktestStatus,
+    ScoringRule,
+    ScoringVersion,
+    VersionStatus,
+)
+
+# pg_advisory_xact_lock key: incremental scoring shares it, a bulk rescore chunk takes it alone.
+ENGINE_LOCK = 0x5C0_0E
+CHUNK_SIZE = 50_000
+ACTIVITY_CAUSE = "activity"
+_TEMP = "_scoring_new"
+_BACKTEST_TEMP = "_scoring_backtest"
+
+
+class VersionNotFound(NotFound):
+    code = "scoring_version_not_found"
+
+
+class NotADraft(Conflict):
+    code = "scoring_not_a_draft"
+
+
+class InvalidModel(InvalidInput):
+    code = "validation_error"
+
+
+class BacktestNotFound(NotFound):
+    code = "backtest_not_found"
+
+
+def can_manage_scoring(user: User) -> bool:
+    """Managers, marketing and admins edit, backtest and publish scoring models."""
+    return bool(user.is_active) and user.role in ("admin", "manager", "marketing")
 
 
 @dataclass(frozen=True)
@@ -24,6 +84,93 @@ class ScoreChange:
         return self.grade == "hot" and self.old_grade != "hot"
 
 
+@dataclass(frozen=True)
+class CompiledVersion:
+    version_id: int
+    team_id: int | None
+    spec: domain.ModelSpec
+    labels: dict[uuid.UUID, str]
+
+
+@dataclass
+class RescoreResult:
+    leads: int = 0
+    changed: int = 0
+    chunks: int = 0
+    seconds: float = 0.0
+    phases: dict[str, float] = field(default_factory=dict)
+
+
+# Published and archived versions never change: their compiled form is cached by (id, published_at).
+_COMPILED: dict[tuple[int, datetime | None], CompiledVersion] = {}
+
+
+def fields() -> engine.Fields:
+    return engine.Fields(
+        columns=condition_fields.SQL, custom_column=condition_fields.CUSTOM_SQL, from_sql=condition_fields.FROM_SQL
+    )
+
+
+def spec_of(version: ScoringVersion, rules: Iterable[ScoringRule] | None = None) -> domain.ModelSpec:
+    rows = list(rules) if rules is not None else list(version.rules.all())
+    try:
+        return parse_model(
+            rules=[rule_as_dict(r) for r in rows],
+            warm_min=version.warm_min,
+            hot_min=version.hot_min,
+            mql_threshold=version.mql_threshold,
+            inactivity_days=version.inactivity_days,
+            inactivity_points=version.inactivity_points,
+            fit_fields=condition_fields.SQL,
+        )
+    except RuleError as exc:  # pragma: no cover - versions are validated when saved
+        raise InvalidModel(_("The scoring model is not valid."), fields=exc.fields) from exc
+
+
+def rule_as_dict(rule: ScoringRule) -> dict[str, Any]:
+    return {
+        "key": str(rule.key),
+        "kind": rule.kind,
+        "label": rule.label,
+        "points": rule.points,
+        "conditions": rule.conditions,
+        "event_type": rule.event_type,
+        "repeatable": rule.repeatable,
+        "max_points": rule.max_points,
+        "window_days": rule.window_days,
+        "decay": rule.decay,
+        "decay_days": rule.decay_days,
+    }
+
+
+def _labels(spec: domain.ModelSpec) -> dict[uuid.UUID, str]:
+    labels = {r.key: r.label for r in spec.rules}
+    if spec.inactivity_on:
+        labels[domain.INACTIVITY_KEY] = _("No activity for %(days)s days") % {"days": spec.inactivity_days}
+    return labels
+
+
+def compile_version(version: ScoringVersion) -> CompiledVersion:
+    cache_key = (version.pk, version.published_at)
+    if version.status != VersionStatus.DRAFT and cache_key in _COMPILED:
+        return _COMPILED[cache_key]
+    spec = spec_of(version)
+    compiled = CompiledVersion(version_id=version.pk, team_id=version.team_id, spec=spec, labels=_labels(spec))
+    if version.status != VersionStatus.DRAFT:
+        _COMPILED[cache_key] = compiled
+    return compiled
+
+
+def _compiled_by_id(version_id: int, published_at: datetime | None) -> CompiledVersion:
+    cached = _COMPILED.get((version_id, published_at))
+    if cached is not None:
+        return cached
+    return compile_version(ScoringVersion.objects.get(pk=version_id))
+
+
+# --- incremental scoring ------------------------------------------------------------------------------
+
+
 def score_leads(
     lead_ids: Sequence[int], *, cause: str, event_id: int | None = None, actor_id: int | None = None
 ) -> dict[int, ScoreChange]:
@@ -32,6 +179,630 @@ def score_leads(
     Updates ``Lead.score``/``grade``, applies automatic lifecycle transitions and publishes
     ``scoring.GradeChanged`` for leads whose grade moved. Returns the leads whose score or grade changed.
     ``cause`` is a short code recorded on the ledger ("captured", "activity", "edited", "decay", …).
+    Set-based: a constant number of queries for one lead or a thousand.
     """
-    del lead_ids, cause, event_id, actor_id
-    return {}
+    ids = sorted({int(i) for i in lead_ids})
+    if not ids:
+        return {}
+    changes: dict[int, ScoreChange] = {}
+    thresholds: dict[int, int] = {}
+    with transaction.atomic(savepoint=False), connection.cursor() as cursor:
+        # Lock the leads (two scorings of one lead must not both diff against the same contributions)
+        # and wait for a running bulk rescore chunk; find each lead's published version.
+        cursor.execute(
+            "SELECT l.id, coalesce(tv.id, gv.id), coalesce(tv.published_at, gv.published_at) "
+            "FROM leads_lead l CROSS JOIN (SELECT pg_advisory_xact_lock_shared(%s)) lk "
+            "LEFT JOIN scoring_scoringversion tv ON tv.team_id = l.team_id AND tv.status = 'published' "
+            "LEFT JOIN scoring_scoringversion gv ON gv.team_id IS NULL AND gv.status = 'published' "
+            "WHERE l.id = ANY(%s) ORDER BY l.id FOR UPDATE OF l",
+            [ENGINE_LOCK, ids],
+        )
+        groups: dict[tuple[int | None, datetime | None], list[int]] = {}
+        for lead_id, version_id, published_at in cursor.fetchall():
+            groups.setdefault((version_id, published_at), []).append(lead_id)
+        now = clock.now()
+        for (version_id, published_at), group in groups.items():
+            if version_id is None:  # no model published yet: scores are left alone
+                continue
+            compiled = _compiled_by_id(version_id, published_at)
+            spec = compiled.spec
+            scope = engine.Sql(
+                "SELECT l.id AS lead_id, l.score AS old_score, l.grade AS old_grade FROM leads_lead l "
+                "WHERE l.id = ANY(%s)",
+                [group],
+            )
+            # New behaviour changes engagement and inactivity only: fit contributions are kept as they are
+            # (an edit rescoring the lead recomputes them). Saves the lead/company join on the tracking path.
+            keep = [r.key for r in spec.rules if r.kind == domain.FIT] if cause == ACTIVITY_CAUSE else []
+            recompute = set(spec.fingerprints()) - set(keep)
+            statement = engine.apply_sql(
+                scope=scope,
+                computed=engine.computed_sql(spec, fields(), now, keys=recompute),
+                keep_keys=keep,
+                model=spec,
+                version_id=version_id,
+                cause=cause,
+                event_id=event_id,
+                now=now,
+                labels=compiled.labels,
+                removed_label=_("Rule no longer in the model"),
+            )
+            cursor.execute(statement.text, statement.params)
+            for lead_id, old_score, score, old_grade, grade in cursor.fetchall():
+                changes[lead_id] = ScoreChange(lead_id, old_score, score, old_grade, grade)
+                thresholds[lead_id] = spec.mql_threshold
+        _after_changes(changes, thresholds, groups, actor_id=actor_id)
+    return changes
+
+
+def _after_changes(
+    changes: Mapping[int, ScoreChange],
+    thresholds: Mapping[int, int],
+    groups: Mapping[tuple[int | None, datetime | None], list[int]],
+    *,
+    actor_id: int | None,
+) -> None:
+    if not changes:
+        return
+    version_of = {lead_id: v for (v, _p), ids in groups.items() for lead_id in ids}
+    with connection.cursor() as cursor:
+        _grade_events(cursor, changes, version_of=version_of, actor_id=actor_id, defer_jobs=True)
+    by_threshold: dict[int, dict[int, ScoreChange]] = {}
+    for lead_id, change in changes.items():
+        by_threshold.setdefault(thresholds[lead_id], {})[lead_id] = change
+    for threshold, group in by_threshold.items():
+        _lifecycle_hook(group, threshold)
+
+
+def _lifecycle_hook(changes: Mapping[int, ScoreChange], mql_threshold: int) -> None:
+    """``scoring.lifecycle.on_scores_changed`` when that module provides it (built separately)."""
+    try:
+        module = importlib.import_module("embudo.scoring.lifecycle")
+    except ImportError:
+        return
+    hook = getattr(module, "on_scores_changed", None)
+    if hook is not None:
+        hook(changes, mql_threshold=mql_threshold)
+
+
+# --- versions -----------------------------------------------------------------------------------------
+
+
+def _of_scope(team_id: int | None) -> Q:
+    return Q(team__isnull=True) if team_id is None else Q(team_id=team_id)
+
+
+def published_version(team_id: int | None) -> ScoringVersion | None:
+    return ScoringVersion.objects.filter(_of_scope(team_id), status=VersionStatus.PUBLISHED).first()
+
+
+def _next_number(team_id: int | None) -> int:
+    last = (
+        ScoringVersion.objects.filter(_of_scope(team_id)).order_by("-number").values_list("number", flat=True).first()
+    )
+    return (last or 0) + 1
+
+
+def create_draft(
+    *, actor: User | None, team_id: int | None = None, from_version_id: int | None = None, name: str = ""
+) -> ScoringVersion:
+    """A new draft: a copy of ``from_version_id`` (else the scope's published version, else empty).
+    Copied rules keep their keys, so unchanged rules keep their contributions when it is published."""
+    with transaction.atomic():
+        source: ScoringVersion | None
+        if from_version_id is not None:
+            source = ScoringVersion.objects.filter(pk=from_version_id).first()
+            if source is None:
+                raise VersionNotFound(_("No such scoring version."))
+            team_id = source.team_id
+        else:  # a team's first model starts from the global one
+            source = published_version(team_id) or (published_version(None) if team_id is not None else None)
+        draft = ScoringVersion.objects.create(
+            team_id=team_id,
+            number=_next_number(team_id),
+            name=name or (source.name if source else _("Scoring model")),
+            status=VersionStatus.DRAFT,
+            warm_min=source.warm_min if source else 51,
+            hot_min=source.hot_min if source else 81,
+            mql_threshold=source.mql_threshold if source else 81,
+            inactivity_days=source.inactivity_days if source else 0,
+            inactivity_points=source.inactivity_points if source else 0,
+            created_by=actor,
+            created_at=clock.now(),
+        )
+        if source is not None:
+            ScoringRule.objects.bulk_create(
+                ScoringRule(
+                    version=draft,
+                    key=r.key,
+                    kind=r.kind,
+                    label=r.label,
+                    points=r.points,
+                    conditions=r.conditions,
+                    event_type=r.event_type,
+                    repeatable=r.repeatable,
+                    max_points=r.max_points,
+                    window_days=r.window_days,
+                    decay=r.decay,
+                    decay_days=r.decay_days,
+                    position=r.position,
+                )
+                for r in source.rules.all()
+            )
+    return draft
+
+
+def _stored_conditions(spec_rule: domain.RuleSpec) -> list[dict[str, Any]]:
+    return [c.as_dict() for c in spec_rule.conditions]
+
+
+def update_draft(
+    version_id: int,
+    *,
+    actor: User | None,
+    name: str | None = None,
+    warm_min: int | None = None,
+    hot_min: int | None = None,
+    mql_threshold: int | None = None,
+    inactivity_days: int | None = None,
+    inactivity_points: int | None = None,
+    rules: Sequence[Mapping[str, Any]] | None = None,
+) -> ScoringVersion:
+    """Edit a draft; ``rules`` (when given) replaces all its rules. Raises :class:`InvalidModel` with
+    field-level messages (``rules.<i>.conditions.<j>.value``, ``hot_min``, …)."""
+    del actor
+    with transaction.atomic():
+        version = ScoringVersion.objects.select_for_update().filter(pk=version_id).first()
+        if version is None:
+            raise VersionNotFound(_("No such scoring version."))
+        if version.status != VersionStatus.DRAFT:
+            raise NotADraft(_("Only drafts can be edited: copy this version to a new draft."))
+        raw_rules = list(rules) if rules is not None else [rule_as_dict(r) for r in version.rules.all()]
+        try:
+            spec = parse_model(
+                rules=raw_rules,
+                warm_min=version.warm_min if warm_min is None else warm_min,
+                hot_min=version.hot_min if hot_min is None else hot_min,
+                mql_threshold=version.mql_threshold if mql_threshold is None else mql_threshold,
+                inactivity_days=version.inactivity_days if inactivity_days is None else inactivity_days,
+                inactivity_points=version.inactivity_points if inactivity_points is None else inactivity_points,
+                fit_fields=condition_fields.SQL,
+            )
+        except RuleError as exc:
+            raise InvalidModel(_("Some fields are not valid."), fields=exc.fields) from exc
+        if name is not None:
+            version.name = name.strip()[:120]
+        version.warm_min, version.hot_min, version.mql_threshold = spec.warm_min, spec.hot_min, spec.mql_threshold
+        version.inactivity_days, version.inactivity_points = spec.inactivity_days, spec.inactivity_points
+        version.save()
+        if rules is not None:
+            version.rules.all().delete()
+            ScoringRule.objects.bulk_create(
+                ScoringRule(
+                    version=version,
+                    key=r.key,
+                    kind=r.kind,
+                    label=r.label,
+                    points=r.points,
+                    conditions=_stored_conditions(r),
+                    event_type=r.event_type,
+                    repeatable=r.repeatable,
+                    max_points=r.max_points,
+                    window_days=r.window_days,
+                    decay=r.decay if r.kind == domain.ENGAGEMENT else "none",
+                    decay_days=r.decay_days,
+                    position=i,
+                )
+                for i, r in enumerate(spec.rules)
+            )
+    return version
+
+
+def publish(version_id: int, *, actor: User | None, rescore: str = "background") -> ScoringVersion:
+    """Publish a draft: archive the scope's published version, then rescore the scope's leads
+    (``rescore``: "background" defers the job, "now" runs it in this process, "none" skips it)."""
+    with transaction.atomic():
+        version = ScoringVersion.objects.select_for_update().filter(pk=version_id).first()
+        if version is None:
+            raise VersionNotFound(_("No such scoring version."))
+        if version.status != VersionStatus.DRAFT:
+            raise NotADraft(_("Only drafts can be published."))
+        spec_of(version)  # validates (raises InvalidModel)
+        previous = published_version(version.team_id)
+        if previous is not None:
+            previous.status = VersionStatus.ARCHIVED
+            previous.save(update_fields=["status"])
+        now = clock.now()
+        version.status = VersionStatus.PUBLISHED
+        version.published_at = now
+        version.published_by = actor
+        version.rescore_total = 0
+        version.rescore_done = 0
+        version.rescore_started_at = None
+        version.rescore_finished_at = None
+        version.save()
+        if rescore == "background":
+            from embudo.scoring import tasks
+
+            tasks.rescore_version.defer(
+                version_id=version.pk, previous_id=previous.pk if previous is not None else None
+            )
+    if rescore == "now":
+        rescore_after_publish(version.pk, previous_id=previous.pk if previous is not None else None)
+        version.refresh_from_db()
+    return version
+
+
+def _scope_predicate(version: ScoringVersion) -> engine.Sql:
+    """The leads a version scores (alias ``l``): its team's, or for the global version every lead whose
+    team has no published version of its own."""
+    if version.team_id is not None:
+        return engine.Sql("l.team_id = %s", [version.team_id])
+    return engine.Sql(
+        "(l.team_id IS NULL OR l.team_id NOT IN (SELECT team_id FROM scoring_scoringversion "
+        "WHERE status = 'published' AND team_id IS NOT NULL))",
+        [],
+    )
+
+
+def _unchanged_keys(new: domain.ModelSpec, old: domain.ModelSpec | None) -> set[uuid.UUID]:
+    if old is None:
+        return set()
+    old_prints = old.fingerprints()
+    return {k for k, p in new.fingerprints().items() if old_prints.get(k) == p}
+
+
+def rescore_after_publish(version_id: int, *, previous_id: int | None = None) -> RescoreResult:
+    """Bring every lead of the version's scope to it. Only rules that are new or changed compared with
+    the model that scored these leads before are recomputed; removed rules' contributions are reversed."""
+    version = ScoringVersion.objects.get(pk=version_id)
+    if version.status != VersionStatus.PUBLISHED:
+        return RescoreResult()
+    compiled = compile_version(version)
+    before: ScoringVersion | None = None
+    if previous_id is not None:
+        before = ScoringVersion.objects.filter(pk=previous_id).first()
+    if before is None and version.team_id is not None:
+        before = published_version(None)
+    old_spec = compile_version(before).spec if before is not None else None
+    keep = _unchanged_keys(compiled.spec, old_spec)
+    recompute = set(compiled.spec.fingerprints()) - keep
+    labels = dict(compiled.labels)
+    if before is not None:
+        removed = _("Removed from the model")
+        for key, label in compile_version(before).labels.items():
+            labels.setdefault(key, f"{removed}: {label}")
+    return rescore_scope(
+        version, compiled, keep=keep, recompute=recompute, cause="publish", labels=labels, progress=True
+    )
+
+
+def rescore_scope(
+    version: ScoringVersion,
+    compiled: CompiledVersion,
+    *,
+    keep: set[uuid.UUID],
+    recompute: set[uuid.UUID],
+    cause: str,
+    labels: Mapping[uuid.UUID, str] | None = None,
+    progress: bool = False,
+    chunk_size: int = CHUNK_SIZE,
+) -> RescoreResult:
+    """The bulk engine: compute the ``recompute`` contributions for the whole scope in one pass into a
+    temporary table, then diff-and-write in lead id ranges (one transaction each, progress stored)."""
+    started = time.perf_counter()
+    result = RescoreResult()
+    now = clock.now()
+    scope = _scope_predicate(version)
+    computed = engine.computed_sql(compiled.spec, fields(), now, keys=recompute)
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP TABLE IF EXISTS {_TEMP}")
+        # Leads scored incrementally after this point (intake, behaviour) are already on the published
+        # version with fresher data than the snapshot below: the chunks skip them (see the end).
+        cursor.execute("SELECT coalesce(max(id), 0) FROM scoring_scoreentry")
+        row = cursor.fetchone()
+        snapshot_entry_id = int(row[0]) if row else 0
+        cursor.execute(
+            f"CREATE TEMP TABLE {_TEMP} AS WITH scope AS (SELECT l.id AS lead_id FROM leads_lead l "  # noqa: S608
+            f"WHERE {scope.text}) SELECT * FROM ({computed.text}) x",
+            scope.params + computed.params,
+        )
+        cursor.execute(f"CREATE INDEX ON {_TEMP} (lead_id)")
+        cursor.execute(f"ANALYZE {_TEMP}")
+        result.phases["compute_s"] = round(time.perf_counter() - started, 3)
+        cursor.execute(f"SELECT min(l.id), max(l.id), count(*) FROM leads_lead l WHERE {scope.text}", scope.params)  # noqa: S608
+        low, high, total = cursor.fetchone() or (None, None, 0)
+    result.leads = int(total or 0)
+    if progress:
+        ScoringVersion.objects.filter(pk=version.pk).update(
+            rescore_total=result.leads, rescore_done=0, rescore_started_at=now, rescore_finished_at=None
+        )
+    done = 0
+    lo = int(low or 0)
+    while low is not None and high is not None and lo <= int(high):
+        hi = lo + chunk_size - 1
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [ENGINE_LOCK])
+            # Score updates cannot be HOT (lead_score_idx): every changed lead inserts into all of
+            # leads_lead's indexes, the trigram GIN the dearest. A large pending list for this transaction,
+            # merged once at the end of the chunk, is ~30% cheaper than per-row GIN inserts (bench: scoring).
+            cursor.execute("SET LOCAL gin_pending_list_limit = '256MB'")
+            chunk_scope = engine.Sql(
+                "SELECT l.id AS lead_id, l.score AS old_score, l.grade AS old_grade FROM leads_lead l "  # noqa: S608
+                f"WHERE l.id BETWEEN %s AND %s AND {scope.text} AND NOT EXISTS (SELECT 1 FROM scoring_scoreentry se "
+                "WHERE se.lead_id = l.id AND se.id > %s)",
+                [lo, hi, *scope.params, snapshot_entry_id],
+            )
+            chunk_computed = engine.Sql(
+                f"SELECT n.lead_id, n.rule_key, n.points FROM {_TEMP} n WHERE n.lead_id BETWEEN %s AND %s",  # noqa: S608
+                [lo, hi],
+            )
+            statement = engine.apply_sql(
+                scope=chunk_scope,
+                computed=chunk_computed,
+                keep_keys=sorted(keep),
+                model=compiled.spec,
+                version_id=version.pk,
+                cause=cause,
+                event_id=None,
+                now=clock.now(),
+                labels=labels if labels is not None else compiled.labels,
+                removed_label=_("Rule no longer in the model"),
+                lead_range=(lo, hi),
+            )
+            t0 = time.perf_counter()
+            cursor.execute(statement.text, statement.params)
+            rows = cursor.fetchall()
+            changes = {r[0]: ScoreChange(r[0], r[1], r[2], r[3], r[4]) for r in rows}
+            t1 = time.perf_counter()
+            _grade_events(cursor, changes, version_of=dict.fromkeys(changes, version.pk), defer_jobs=False)
+            t2 = time.perf_counter()
+            if changes:
+                _lifecycle_hook(changes, compiled.spec.mql_threshold)
+            t3 = time.perf_counter()
+            if changes:
+                cursor.execute(
+                    "SELECT gin_clean_pending_list(i.indexrelid) FROM pg_index i "
+                    "JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_am am ON am.oid = c.relam "
+                    "WHERE i.indrelid = 'leads_lead'::regclass AND am.amname = 'gin'"
+                )
+            t4 = time.perf_counter()
+            for phase, seconds in (("apply_s", t1 - t0), ("grade_events_s", t2 - t1), ("lifecycle_s", t3 - t2),
+                                   ("gin_merge_s", t4 - t3)):  # fmt: skip
+                result.phases[phase] = round(result.phases.get(phase, 0.0) + seconds, 3)
+            cursor.execute(
+                f"SELECT count(*) FROM leads_lead l WHERE l.id BETWEEN %s AND %s AND {scope.text}",  # noqa: S608
+                [lo, hi, *scope.params],
+            )
+            row = cursor.fetchone()
+            done += int(row[0]) if row else 0
+            result.changed += len(changes)
+            result.chunks += 1
+            if progress:
+                ScoringVersion.objects.filter(pk=version.pk).update(rescore_done=done)
+        lo = hi + 1
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP TABLE IF EXISTS {_TEMP}")
+        cursor.execute(
+            "SELECT DISTINCT se.lead_id FROM scoring_scoreentry se JOIN leads_lead l ON l.id = se.lead_id "  # noqa: S608
+            f"WHERE se.id > %s AND se.cause <> %s AND {scope.text}",
+            [snapshot_entry_id, cause, *scope.params],
+        )
+        touched = [r[0] for r in cursor.fetchall()]
+    for i in range(0, len(touched), 1000):
+        score_leads(touched[i : i + 1000], cause=cause)
+    if progress:
+        ScoringVersion.objects.filter(pk=version.pk).update(rescore_done=done, rescore_finished_at=clock.now())
+    result.seconds = round(time.perf_counter() - started, 3)
+    return result
+
+
+def _grade_events(
+    cursor: Any,
+    changes: Mapping[int, ScoreChange],
+    *,
+    version_of: Mapping[int, int | None],
+    actor_id: int | None = None,
+    defer_jobs: bool,
+) -> None:
+    """``scoring.GradeChanged`` for every grade move, set-based: one INSERT for the timeline rows, one batch
+    of jobs per subscriber. Bulk rescoring (publish, decay) passes ``defer_jobs=False``: a model change or
+    the clock must not route thousands of leads at once; the timeline still shows the move."""
+    moved = [c for c in changes.values() if c.grade != c.old_grade]
+    if not moved:
+        return
+    cursor.execute(
+        "INSERT INTO core_domainevent (type, occurred_at, lead_id, actor_id, payload) "
+        "SELECT %s, %s, u.id, %s, jsonb_build_object('old_grade', u.og, 'grade', u.g, 'old_score', u.os, "
+        "'score', u.s, 'became_hot', u.g = 'hot' AND u.og <> 'hot', 'version_id', u.v) "
+        "FROM unnest(%s::bigint[], %s::int[], %s::int[], %s::text[], %s::text[], %s::bigint[]) "
+        "AS u(id, os, s, og, g, v) RETURNING id",
+        [
+            GradeChanged.type_name(),
+            clock.now(),
+            actor_id,
+            [c.lead_id for c in moved],
+            [c.old_score for c in moved],
+            [c.score for c in moved],
+            [c.old_grade for c in moved],
+            [c.grade for c in moved],
+            [version_of.get(c.lead_id) for c in moved],
+        ],
+    )
+    event_ids = [row[0] for row in cursor.fetchall()]
+    if defer_jobs:
+        for task_name in core_events.subscribers_of(GradeChanged.type_name()):
+            procrastinate_app.configure_task(task_name).batch_defer(*({"event_id": i} for i in event_ids))
+
+
+def run_decay() -> dict[int, RescoreResult]:
+    """Recompute the clock-dependent contributions (decaying or windowed engagement rules, inactivity)
+    of every published version's leads. Ledger cause "decay"."""
+    results: dict[int, RescoreResult] = {}
+    for version in ScoringVersion.objects.filter(status=VersionStatus.PUBLISHED).order_by("pk"):
+        compiled = compile_version(version)
+        recompute = {r.key for r in compiled.spec.rules if r.time_dependent}
+        if compiled.spec.inactivity_on:
+            recompute.add(domain.INACTIVITY_KEY)
+        if not recompute:
+            continue
+        keep = set(compiled.spec.fingerprints()) - recompute
+        results[version.pk] = rescore_scope(version, compiled, keep=keep, recompute=recompute, cause="decay")
+    return results
+
+
+# --- backtests ----------------------------------------------------------------------------------------
+
+
+def request_backtest(version_id: int, *, actor: User | None, background: bool = True) -> Backtest:
+    version = ScoringVersion.objects.filter(pk=version_id).first()
+    if version is None:
+        raise VersionNotFound(_("No such scoring version."))
+    spec_of(version)
+    backtest = Backtest.objects.create(version=version, requested_by=actor, created_at=clock.now())
+    if background:
+        from embudo.scoring import tasks
+
+        tasks.run_backtest.defer(backtest_id=backtest.pk)
+    else:
+        run_backtest(backtest.pk)
+        backtest.refresh_from_db()
+    return backtest
+
+
+def run_backtest(backtest_id: int) -> Backtest:
+    """Run a requested backtest (idempotent: a finished one is returned as it is)."""
+    backtest = Backtest.objects.select_related("version").get(pk=backtest_id)
+    if backtest.status == BacktestStatus.DONE:
+        return backtest
+    Backtest.objects.filter(pk=backtest.pk).update(status=BacktestStatus.RUNNING)
+    started = time.perf_counter()
+    try:
+        results = backtest_results(backtest.version)
+    except Exception as exc:
+        Backtest.objects.filter(pk=backtest.pk).update(
+            status=BacktestStatus.FAILED, error=str(exc)[:2000], finished_at=clock.now()
+        )
+        raise
+    Backtest.objects.filter(pk=backtest.pk).update(
+        status=BacktestStatus.DONE,
+        results=results,
+        finished_at=clock.now(),
+        duration_s=round(time.perf_counter() - started, 3),
+    )
+    backtest.refresh_from_db()
+    return backtest
+
+
+def backtest(version_id: int) -> Backtest:
+    """Synchronous backtest of ``version_id`` (a draft, usually), stored as a ``Backtest`` row."""
+    return request_backtest(version_id, actor=None, background=False)
+
+
+BacktestResult = Backtest
+
+
+def backtest_results(version: ScoringVersion, *, sample_size: int = 50) -> dict[str, Any]:
+    """Replay ``version`` over every lead of its scope and their stored events (no writes to the ledger
+    or the leads) and compare with the current scores and grades."""
+    compiled = compile_version(version)
+    spec = compiled.spec
+    current = published_version(version.team_id) or published_version(None)
+    current_mql = current.mql_threshold if current is not None else spec.mql_threshold
+    scope = _scope_predicate(version)
+    now = clock.now()
+    computed = engine.computed_sql(spec, fields(), now)
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP TABLE IF EXISTS {_BACKTEST_TEMP}")
+        cursor.execute(
+            f"CREATE TEMP TABLE {_BACKTEST_TEMP} AS WITH scope AS (SELECT l.id AS lead_id FROM leads_lead l "  # noqa: S608
+            f"WHERE {scope.text}) SELECT lead_id, sum(points)::int AS score FROM ({computed.text}) x "
+            "GROUP BY lead_id",
+            scope.params + computed.params,
+        )
+        cursor.execute(f"CREATE UNIQUE INDEX ON {_BACKTEST_TEMP} (lead_id)")
+        cursor.execute(f"ANALYZE {_BACKTEST_TEMP}")
+        base = (
+            f"SELECT l.id, l.first_name, l.last_name, l.email, l.score AS old_score, l.grade AS old_grade, "  # noqa: S608
+            f"coalesce(b.score, 0) AS new_score, {engine.grade_case('coalesce(b.score, 0)')} AS new_grade, "
+            "l.outcome, l.lifecycle_stage FROM leads_lead l "
+            f"LEFT JOIN {_BACKTEST_TEMP} b ON b.lead_id = l.id WHERE {scope.text}"
+        )
+        base_params = [spec.hot_min, spec.warm_min, *scope.params]
+        cursor.execute(
+            f"SELECT t.old_grade, t.new_grade, t.old_score >= %s, t.new_score >= %s, "  # noqa: S608
+            "(t.outcome IN ('won', 'lost') OR t.lifecycle_stage = 'customer'), "
+            "(t.outcome = 'won' OR t.lifecycle_stage = 'customer'), count(*), "
+            "count(*) FILTER (WHERE t.new_score <> t.old_score) "
+            f"FROM ({base}) t GROUP BY 1, 2, 3, 4, 5, 6",
+            [current_mql, spec.mql_threshold, *base_params],
+        )
+        groups = cursor.fetchall()
+        cursor.execute(
+            f"SELECT t.id, t.first_name, t.last_name, t.email, t.old_score, t.new_score, t.old_grade, t.new_grade "  # noqa: S608
+            f"FROM ({base}) t WHERE t.old_grade <> t.new_grade OR t.old_score <> t.new_score "
+            "ORDER BY (t.old_grade <> t.new_grade) DESC, abs(t.new_score - t.old_score) DESC, t.id LIMIT %s",
+            [*base_params, sample_size],
+        )
+        sample = cursor.fetchall()
+        cursor.execute(f"DROP TABLE IF EXISTS {_BACKTEST_TEMP}")
+    return summarise_backtest(groups, sample, version=version, current=current)
+
+
+def summarise_backtest(
+    groups: Sequence[Sequence[Any]],
+    sample: Sequence[Sequence[Any]],
+    *,
+    version: ScoringVersion,
+    current: ScoringVersion | None,
+) -> dict[str, Any]:
+    grades = list(domain.GRADES)
+    matrix = {old: dict.fromkeys(grades, 0) for old in grades}
+    leads = score_changed = mql_gained = mql_lost = 0
+    hot = {"draft": [0, 0], "published": [0, 0]}  # closed, won
+    for old_grade, new_grade, old_mql, new_mql, closed, won, count, changed in groups:
+        leads += count
+        score_changed += changed
+        matrix.setdefault(old_grade, dict.fromkeys(grades, 0))
+        matrix[old_grade][new_grade] = matrix[old_grade].get(new_grade, 0) + count
+        if new_mql and not old_mql:
+            mql_gained += count
+        if old_mql and not new_mql:
+            mql_lost += count
+        if closed:
+            if new_grade == "hot":
+                hot["draft"][0] += count
+                hot["draft"][1] += count if won else 0
+            if old_grade == "hot":
+                hot["published"][0] += count
+                hot["published"][1] += count if won else 0
+    grade_changes = sum(n for old, row in matrix.items() for new, n in row.items() if old != new)
+
+    def rate(closed: int, won: int) -> float | None:
+        return round(won / closed, 4) if closed else None
+
+    return {
+        "version_id": version.pk,
+        "compared_with_version_id": current.pk if current is not None else None,
+        "computed_at": clock.now().isoformat(),
+        "leads": leads,
+        "score_changed": score_changed,
+        "grade_changed": grade_changes,
+        "matrix": matrix,
+        "mql_gained": mql_gained,
+        "mql_lost": mql_lost,
+        "conversion": {
+            name: {"closed": closed, "won": won, "won_rate": rate(closed, won)} for name, (closed, won) in hot.items()
+        },
+        "sample": [
+            {
+                "lead_id": r[0],
+                "name": f"{r[1]} {r[2]}".strip() or r[3],
+                "old_score": r[4],
+                "new_score": r[5],
+                "old_grade": r[6],
+                "new_grade": r[7],
+            }
+            for r in sample
+        ],
+    }

@@ -68,7 +68,13 @@ def _text(value: Any) -> str:
         return "true" if value else "false"
     if isinstance(value, float) and value.is_integer():
         value = int(value)
-    return str(value).strip(" ").lower()
+    return str(value).strip(" ").translate(_AS_POSTGRES_LOWER).lower()
+
+
+# PostgreSQL's lower() (libc, C.UTF-8) maps character by character; Python's str.lower() applies two
+# special cases that it does not: "İ" → "i̇" (two code points) and a word-final "Σ" → "ς". Mapping them
+# first keeps matches() equal to to_sql() (tested in embudo/scoring/tests/test_conditions_sql.py).
+_AS_POSTGRES_LOWER = {0x130: "i", 0x3A3: "σ"}
 
 
 def _number(value: Any) -> float | None:

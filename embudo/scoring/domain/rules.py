@@ -1,0 +1,178 @@
+"""Rule semantics in plain Python: the reference the SQL engine is tested against.
+
+- Fit rule: ``points`` when all its conditions hold for the lead's record.
+- Engagement rule: occurrences of ``activity.<event_type>`` whose properties match the conditions and that
+  fall within the window (``window_days``, counted back from now) are weighted by decay
+  (none: 1; linear: ``max(0, 1 - age/decay_days)``; half-life: ``0.5 ** (age/decay_days)``; age in days,
+  never negative). Once-only rules score ``points × weight of the latest occurrence`` (the largest weight);
+  repeatable rules score ``points × sum of weights``, capped in magnitude at ``max_points``.
+  The result is rounded half up: ``floor(x + 0.5)``.
+- Inactivity: a lead older than ``inactivity_days`` with no ``activity.*`` event within them scores
+  ``inactivity_points``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from embudo.core.domain import conditions as cond
+
+FIT = "fit"
+ENGAGEMENT = "engagement"
+DECAYS = ("none", "linear", "half_life")
+GRADES = ("cold", "warm", "hot")
+SCORE_LIMIT = 1000
+# The contribution key of "no activity for N days" (not a rule of its own, but kept per lead like one).
+INACTIVITY_KEY = uuid.UUID("00000000-0000-4000-8000-00000000001a")
+PROPERTY_PREFIX = "properties."
+SECONDS_PER_DAY = 86400.0
+
+
+@dataclass(frozen=True)
+class RuleSpec:
+    key: uuid.UUID
+    kind: str
+    label: str
+    points: int
+    conditions: tuple[cond.Condition, ...] = ()
+    event_type: str = ""
+    repeatable: bool = False
+    max_points: int | None = None
+    window_days: int | None = None
+    decay: str = "none"
+    decay_days: int | None = None
+
+    @property
+    def time_dependent(self) -> bool:
+        """Its value changes with the clock alone (the decay job recomputes it)."""
+        return self.kind == ENGAGEMENT and (self.decay != "none" or self.window_days is not None)
+
+    def fingerprint(self) -> str:
+        """Equal fingerprints: the same contributions for every lead (label and position do not count)."""
+        data = {
+            "kind": self.kind,
+            "points": self.points,
+            "conditions": [c.as_dict() for c in self.conditions],
+            "event_type": self.event_type if self.kind == ENGAGEMENT else "",
+            "repeatable": self.repeatable if self.kind == ENGAGEMENT else False,
+            "max_points": self.max_points if self.kind == ENGAGEMENT else None,
+            "window_days": self.window_days if self.kind == ENGAGEMENT else None,
+            "decay": self.decay if self.kind == ENGAGEMENT else "none",
+            "decay_days": self.decay_days if self.kind == ENGAGEMENT and self.decay != "none" else None,
+        }
+        return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """A scoring version as plain data."""
+
+    rules: tuple[RuleSpec, ...]
+    warm_min: int = 51
+    hot_min: int = 81
+    mql_threshold: int = 81
+    inactivity_days: int = 0
+    inactivity_points: int = 0
+    labels: Mapping[uuid.UUID, str] = field(default_factory=dict)
+
+    @property
+    def inactivity_on(self) -> bool:
+        return self.inactivity_days > 0 and self.inactivity_points != 0
+
+    def fingerprints(self) -> dict[uuid.UUID, str]:
+        prints = {r.key: r.fingerprint() for r in self.rules}
+        if self.inactivity_on:
+            prints[INACTIVITY_KEY] = f"inactivity:{self.inactivity_days}:{self.inactivity_points}"
+        return prints
+
+
+def grade_for(score: int, *, warm_min: int, hot_min: int) -> str:
+    if score >= hot_min:
+        return "hot"
+    if score >= warm_min:
+        return "warm"
+    return "cold"
+
+
+def round_half_up(x: float) -> int:
+    return math.floor(x + 0.5)
+
+
+def age_days(now: datetime, at: datetime) -> float:
+    return max(0.0, (now - at).total_seconds() / SECONDS_PER_DAY)
+
+
+def decay_weight(decay: str, decay_days: int | None, age: float) -> float:
+    if decay == "none" or not decay_days:
+        return 1.0
+    if decay == "linear":
+        return max(0.0, 1.0 - age / decay_days)
+    return math.pow(0.5, age / decay_days)
+
+
+def cap(value: float, max_points: int | None) -> float:
+    if max_points is None:
+        return value
+    limit = abs(max_points)
+    return max(-limit, min(limit, value))
+
+
+def evaluate_engagement(
+    rule: RuleSpec, occurrences: Iterable[tuple[str, datetime, Mapping[str, Any]]], *, now: datetime
+) -> int:
+    """The rule's points for one lead's events ``(event_type, occurred_at, properties)``."""
+    conditions = [_property_condition(c) for c in rule.conditions]
+    cutoff = now - timedelta(days=rule.window_days) if rule.window_days is not None else None
+    weights: list[float] = []
+    for event_type, at, properties in occurrences:
+        if event_type != rule.event_type or (cutoff is not None and at < cutoff):
+            continue
+        if not cond.matches(conditions, {f"custom.{k}": v for k, v in properties.items()}):
+            continue
+        weights.append(decay_weight(rule.decay, rule.decay_days, age_days(now, at)))
+    if not weights:
+        return 0
+    if rule.repeatable:
+        total = 0.0
+        for w in weights:  # same order-insensitive sum as SQL up to rounding; see tests
+            total += w
+        return round_half_up(cap(rule.points * total, rule.max_points))
+    return round_half_up(rule.points * max(weights))
+
+
+def evaluate_fit(rule: RuleSpec, record: Mapping[str, Any]) -> int:
+    return rule.points if cond.matches(rule.conditions, record) else 0
+
+
+def is_inactive(
+    *, created_at: datetime, activity_times: Sequence[datetime], now: datetime, inactivity_days: int
+) -> bool:
+    cutoff = now - timedelta(days=inactivity_days)
+    return created_at <= cutoff and not any(t > cutoff for t in activity_times)
+
+
+def _property_condition(c: cond.Condition) -> cond.Condition:
+    """``properties.url`` → ``custom.url``: read through to_sql's parameterised JSON key path."""
+    return cond.Condition(f"custom.{c.field.removeprefix(PROPERTY_PREFIX)}", c.op, c.value)
+
+
+def property_conditions(conditions: Iterable[cond.Condition]) -> list[cond.Condition]:
+    return [_property_condition(c) for c in conditions]
+
+
+def max_abs_total(model: ModelSpec) -> int:
+    """The largest score magnitude the model can give: must stay within the lead score range."""
+    total = abs(model.inactivity_points) if model.inactivity_on else 0
+    for r in model.rules:
+        if r.kind == ENGAGEMENT and r.repeatable:
+            total += abs(r.max_points or 0)
+        else:
+            total += abs(r.points)
+    return total

@@ -1,0 +1,113 @@
+"""The set-based scoring engine: fit and engagement rules, decay, caps, inactivity, diffs, ledger."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+import time_machine
+from django.utils import timezone
+
+from embudo.core.models import DomainEvent
+from embudo.leads.models import Lead
+from embudo.leads.tests.factories import LeadFactory
+from embudo.scoring import services
+from embudo.scoring.models import ScoreContribution, ScoreEntry
+from embudo.scoring.tests.engine_helpers import (
+    FIT_DIRECTOR,
+    FREE_MAIL,
+    PRICING,
+    WEBINAR,
+    activity,
+    assert_invariant,
+    publish_model,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+def test_fit_and_engagement_rules_score_a_lead() -> None:
+    lead = LeadFactory.create(job_title="IT Director", email_domain_kind="free")
+    publish_model([FIT_DIRECTOR, PRICING, WEBINAR, FREE_MAIL])
+    lead.refresh_from_db()
+    assert lead.score == 40
+    now = timezone.now()
+    activity(lead, "page_view", now, url="https://x.example/pricing")
+    activity(lead, "page_view", now, url="https://x.example/pricing?b")
+    for _ in range(3):
+        activity(lead, "webinar_attended", now)
+    changes = services.score_leads([lead.pk], cause="activity")
+    lead.refresh_from_db()
+    assert lead.score == 40 + 15 + 50  # once-only pricing; webinar 3×25 capped at 50
+    assert lead.grade == "hot"
+    assert changes[lead.pk].became_hot
+    assert DomainEvent.objects.filter(type="scoring.GradeChanged", lead_id=lead.pk).count() == 1
+    assert_invariant()
+    # Nothing changed: nothing is written.
+    entries = ScoreEntry.objects.count()
+    assert services.score_leads([lead.pk], cause="activity") == {}
+    assert ScoreEntry.objects.count() == entries
+
+
+def test_edit_removes_a_fit_contribution() -> None:
+    lead = LeadFactory.create(job_title="Head of IT")
+    publish_model([FIT_DIRECTOR])
+    Lead.objects.filter(pk=lead.pk).update(job_title="Student")
+    changes = services.score_leads([lead.pk], cause="edited")
+    assert changes[lead.pk].score == 0
+    assert not ScoreContribution.objects.filter(lead_id=lead.pk).exists()
+    assert list(ScoreEntry.objects.filter(lead_id=lead.pk).order_by("id").values_list("points", "cause")) == [
+        (50, "publish"),
+        (-50, "edited"),
+    ]
+
+
+def test_decay_and_window() -> None:
+    lead = LeadFactory.create(created_at=timezone.now() - timedelta(days=100))
+    rule = {**PRICING, "decay": "linear", "decay_days": 10, "points": 20}
+    windowed = {**WEBINAR, "window_days": 5}
+    publish_model([rule, windowed])
+    now = timezone.now()
+    activity(lead, "page_view", now - timedelta(days=5), url="/pricing")
+    activity(lead, "webinar_attended", now - timedelta(days=4))
+    services.score_leads([lead.pk], cause="activity")
+    lead.refresh_from_db()
+    assert lead.score == 10 + 25
+    with time_machine.travel(now + timedelta(days=2, hours=12), tick=False):
+        services.run_decay()
+        lead.refresh_from_db()
+        assert lead.score == 5  # 20 × (1 - 7.5/10); the webinar left its 5-day window
+    assert_invariant()
+
+
+def test_inactivity() -> None:
+    now = timezone.now()
+    lead = LeadFactory.create(created_at=now - timedelta(days=40))
+    fresh = LeadFactory.create(created_at=now - timedelta(days=3))
+    active = LeadFactory.create(created_at=now - timedelta(days=40))
+    activity(active, "page_view", now - timedelta(days=1), url="/")
+    publish_model([PRICING], inactivity_days=30, inactivity_points=-10)
+    scores = dict(Lead.objects.values_list("id", "score"))
+    assert scores == {lead.pk: -10, fresh.pk: 0, active.pk: 0}
+    assert_invariant()
+
+
+def test_intake_scoring_is_a_few_queries(django_assert_max_num_queries: object) -> None:
+    publish_model([FIT_DIRECTOR, PRICING, WEBINAR, FREE_MAIL], inactivity_days=30, inactivity_points=-10)
+    lead = LeadFactory.create(job_title="VP Sales")
+    services.score_leads([LeadFactory.create().pk], cause="captured")  # warms the compiled-version cache
+    with django_assert_max_num_queries(4):  # type: ignore[operator]
+        services.score_leads([lead.pk], cause="captured")
+
+
+def test_batch_scoring_is_set_based(django_assert_max_num_queries: object) -> None:
+    publish_model([FIT_DIRECTOR, PRICING, WEBINAR])
+    leads = LeadFactory.create_batch(30, job_title="Director")
+    now = timezone.now()
+    for lead in leads:
+        activity(lead, "webinar_attended", now)
+    services.score_leads([leads[0].pk], cause="captured")
+    # lock, diff-and-write, grade events, their jobs: the same for 29 leads as for 1,000
+    with django_assert_max_num_queries(8):  # type: ignore[operator]
+        changes = services.score_leads([lead.pk for lead in leads[1:]], cause="activity")
+    assert len(changes) == 29
