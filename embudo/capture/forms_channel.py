@@ -42,7 +42,8 @@ HONEYPOT = "website_url"  # a field name bots love; humans never see it
 TOKEN_FIELD = "_t"  # noqa: S105 - a form field name, not a secret
 KNOWN_FIELD = "known_lead_token"
 UTM_FIELDS = tuple(f"utm_{k}" for k in ("source", "medium", "campaign", "term", "content"))
-META_FIELDS = ("landing_page", "referrer", *UTM_FIELDS)
+# embudo_visitor_id: the tracking snippet's anonymous visitor, stitched to the lead at intake.
+META_FIELDS = ("landing_page", "referrer", *UTM_FIELDS, "embudo_visitor_id")
 TOKEN_SALT = "embudo.capture.form_fill"  # noqa: S105 - a signing namespace, not a secret
 TOKEN_MAX_AGE = 60 * 60 * 24  # a page left open for a day still works
 KNOWN_SALT = "embudo.capture.known_visitor"

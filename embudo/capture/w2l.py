@@ -42,7 +42,7 @@ STANDARD = {
 }
 IGNORED = frozenset(
     {"oid", "retURL", "debug", "debugEmail", "encoding", "captcha_settings", "g-recaptcha-response", "submit",
-     forms_channel.HONEYPOT, "csrfmiddlewaretoken"}
+     forms_channel.HONEYPOT, "csrfmiddlewaretoken", "embudo_visitor_id"}
 )  # fmt: skip
 MAX_PER_IP_PER_HOUR = 60
 DUPLICATE_WINDOW_SECONDS = 600

@@ -1,0 +1,1 @@
+"""Pure rules of behaviour tracking (no Django): event validation, origins, visitor ids."""

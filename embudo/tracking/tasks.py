@@ -1,0 +1,21 @@
+"""Jobs of the tracking context."""
+
+from procrastinate.contrib.django import app
+
+from embudo.tracking import services
+
+
+@app.periodic(cron="17 * * * *", periodic_id="tracking.prune")
+@app.task(name="tracking.prune", queueing_lock="tracking.prune")
+def prune(timestamp: int) -> None:
+    """Hourly: forget client event ids past their retention and old rate-limit buckets. Idempotent."""
+    del timestamp
+    services.prune()
+
+
+@app.periodic(cron="*/10 * * * *", periodic_id="tracking.stitch_known_visitors")
+@app.task(name="tracking.stitch_known_visitors", queueing_lock="tracking.stitch_known_visitors")
+def stitch_known_visitors(timestamp: int) -> None:
+    """Every 10 minutes: anonymous events of visitors identified meanwhile go to their lead. Idempotent."""
+    del timestamp
+    services.stitch_known_visitors()

@@ -1,0 +1,81 @@
+"""Pure validation of behaviour events and origins (no database)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from embudo.tracking.domain import events as domain
+
+NOW = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
+
+
+def test_clean_event_with_defaults() -> None:
+    event, errors = domain.clean_event({"type": "page_view", "lead_id": 7}, now=NOW)
+    assert errors == {}
+    assert event is not None
+    assert (event.stored_type, event.occurred_at, event.lead_id, event.properties) == ("activity.page_view", NOW, 7, {})
+
+
+def test_prefixed_and_custom_types_are_accepted() -> None:
+    assert domain.clean_event({"type": "activity.webinar_attended", "email": "A@B.example"}, now=NOW)[0] is not None
+    event, _ = domain.clean_event({"type": "trial_extended", "visitor_id": "abcdefgh12"}, now=NOW)
+    assert event is not None and event.type == "trial_extended"
+
+
+def test_field_messages() -> None:
+    _, errors = domain.clean_event(
+        {"type": "Bad Type", "lead_id": 1, "email": "x@y.example", "timestamp": "yesterday", "colour": "red",
+         "properties": [1], "id": "has space"},
+        now=NOW,
+    )  # fmt: skip
+    assert set(errors) == {"type", "email", "timestamp", "colour", "properties", "id"}
+    assert errors["colour"] == ["Unknown field."]
+    assert domain.clean_event({"type": "page_view"}, now=NOW)[1] == {
+        "lead_id": ["Give exactly one of lead_id, email or visitor_id."]
+    }
+
+
+def test_timestamp_window() -> None:
+    future = (NOW + timedelta(minutes=6)).isoformat()
+    old = (NOW - timedelta(days=401)).isoformat()
+    assert "future" in domain.parse_timestamp(future, now=NOW)[1]
+    assert "400 days" in domain.parse_timestamp(old, now=NOW)[1]
+    assert domain.parse_timestamp("2026-05-01T11:00:00Z", now=NOW) == (NOW - timedelta(hours=1), "")
+    assert domain.parse_timestamp("2026-05-01T11:00:00", now=NOW)[0] == NOW - timedelta(hours=1)  # naive is UTC
+
+
+def test_properties_limits() -> None:
+    big = {"text": "x" * (domain.MAX_PROPERTIES_BYTES + 1)}
+    assert (
+        "bytes"
+        in domain.clean_event({"type": "page_view", "lead_id": 1, "properties": big}, now=NOW)[1]["properties"][0]
+    )
+    many = {f"k{i}": i for i in range(domain.MAX_PROPERTIES_KEYS + 1)}
+    assert domain.clean_event({"type": "page_view", "lead_id": 1, "properties": many}, now=NOW)[0] is None
+
+
+def test_origins() -> None:
+    assert domain.normalize_origin("HTTPS://www.Example.com/") == "https://www.example.com"
+    assert domain.normalize_origin("www.example.com") == ""
+    assert domain.normalize_origin("https://example.com/path") == ""
+    allowed = ["https://www.example.com", "https://*.shop.example"]
+    assert domain.origin_allowed("https://www.example.com", allowed)
+    assert not domain.origin_allowed("http://www.example.com", allowed)
+    assert domain.origin_allowed("https://eu.shop.example", allowed)
+    assert not domain.origin_allowed("https://shop.example", allowed)
+    assert not domain.origin_allowed("https://evilshop.example", allowed)
+    assert not domain.origin_allowed("null", allowed)
+
+
+def test_page_view_properties_keep_only_the_snippet_keys() -> None:
+    props = domain.page_view_properties({"url": "https://a.example/x", "path": "/x", "cookie": "secret", "title": 3})
+    assert props == {"url": "https://a.example/x", "path": "/x"}
+
+
+@given(st.dictionaries(st.text(max_size=10), st.one_of(st.none(), st.integers(), st.text(max_size=30)), max_size=8))
+def test_clean_event_never_raises_and_returns_one_of_event_or_errors(raw: dict[str, object]) -> None:
+    event, errors = domain.clean_event(raw, now=NOW)
+    assert (event is None) == bool(errors)
