@@ -5,6 +5,48 @@ Interface used by other contexts (keep this signature): :func:`notify`.
 
 from __future__ import annotations
 
+import json
+import logging
+import secrets
+import urllib.error
+import urllib.request
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.core.mail import send_mail
+from django.db import transaction
+from django.urls import reverse
+from django.utils import translation
+from django.utils.translation import gettext as _
+from procrastinate.contrib.django import app as procrastinate_app
+
+from embudo.accounts.models import User
+from embudo.core import clock
+from embudo.notifications import domain, selectors
+from embudo.notifications.exceptions import (
+    InvalidPreference,
+    InvalidWebhook,
+    NotAllowed,
+    NotificationNotFound,
+    WebhookDeliveryFailed,
+    WebhookNotFound,
+)
+from embudo.notifications.models import Notification, NotificationKind, NotificationPreference, TeamWebhook
+
+logger = logging.getLogger(__name__)
+DEFAULT_BASE_URL = "http://127.0.0.1:8000"
+
+
+def base_url() -> str:
+    """Where links in emails and webhooks point (settings.BASE_URL, e.g. https://leads.example.com)."""
+    return str(getattr(settings, "BASE_URL", "") or DEFAULT_BASE_URL)
+
+
+def webhook_timeout() -> float:
+    return float(getattr(settings, "NOTIFICATIONS_WEBHOOK_TIMEOUT", 5.0))
+
 
 def notify(
     *,
@@ -18,7 +60,202 @@ def notify(
 ) -> int | None:
     """Notify ``user_id`` (``kind`` e.g. "lead_assigned", "sla_reminder", "sla_breached", "lead_hot").
 
-    Returns the in-app notification id (None if the user's preferences mute this kind everywhere).
+    In the caller's transaction: the in-app row (if the user wants it), the email job (if wanted) and one
+    webhook job per active webhook of ``team_id`` that wants ``kind``; all commit or roll back with the
+    caller's writes. For "lead_assigned" it also records the speed-to-lead "notified" mark.
+
+    Returns the in-app notification id (None if the user's preferences mute this kind in the app).
     """
-    del user_id, kind, title, body, lead_id, url, team_id
-    return None
+    title = title[: domain.MAX_TITLE]
+    url = url[: domain.MAX_URL]
+    now = clock.now()
+    channels = selectors.get_channels(user_id, kind)
+    notification_id: int | None = None
+    with transaction.atomic(savepoint=False):
+        if channels.in_app:
+            notification_id = Notification.objects.create(
+                user_id=user_id, kind=kind, title=title, body=body, lead_id=lead_id, url=url, created_at=now
+            ).pk
+        if channels.email:
+            procrastinate_app.configure_task("notifications.send_email").defer(
+                user_id=user_id, kind=kind, title=title, body=body, url=url
+            )
+        if team_id is not None:
+            for webhook_id, _url in selectors.list_active_webhooks(team_id, kind):
+                payload = domain.webhook_payload(
+                    kind=kind, title=title, body=body, lead_id=lead_id, url=domain.absolute_url(base_url(), url),
+                    team_id=team_id, sent_at=now.isoformat(),
+                )  # fmt: skip
+                procrastinate_app.configure_task("notifications.post_webhook").defer(
+                    webhook_id=webhook_id, payload=payload
+                )
+        if kind == domain.LEAD_ASSIGNED and lead_id is not None:
+            _mark_notified(lead_id, now)
+    return notification_id
+
+
+def _mark_notified(lead_id: int, at: Any) -> None:
+    from embudo.routing import services as routing_services  # lazy: routing calls notify
+
+    mark = getattr(routing_services, "mark_speed", None)
+    if mark is not None:
+        mark(lead_id, notified=at)
+
+
+# --- in-app ------------------------------------------------------------------------------------------
+
+
+def mark_read(*, user: User, notification_id: int) -> Notification:
+    """Mark one of ``user``'s notifications read (idempotent: the first read time stays)."""
+    notification = selectors.get_notification_of(user.pk, notification_id)
+    if notification is None:
+        raise NotificationNotFound("Notification not found.")
+    if notification.read_at is None:
+        notification.read_at = clock.now()
+        Notification.objects.filter(pk=notification.pk, read_at__isnull=True).update(read_at=notification.read_at)
+    return notification
+
+
+def mark_all_read(*, user: User) -> int:
+    """Mark every unread notification of ``user`` read; returns how many changed."""
+    return Notification.objects.filter(user_id=user.pk, read_at__isnull=True).update(read_at=clock.now())
+
+
+def set_preferences(*, user: User, preferences: Mapping[str, domain.Channels]) -> None:
+    """Save ``user``'s channels per kind (only known kinds)."""
+    unknown = sorted(set(preferences) - set(NotificationKind.values))
+    if unknown:
+        raise InvalidPreference("Unknown notification kind.", fields={k: ["Unknown kind."] for k in unknown})
+    with transaction.atomic():
+        for kind, channels in preferences.items():
+            NotificationPreference.objects.update_or_create(
+                user=user, kind=kind, defaults={"in_app": channels.in_app, "email": channels.email}
+            )
+
+
+# --- email -------------------------------------------------------------------------------------------
+
+
+def send_email(*, user_id: int, kind: str, title: str, body: str, url: str) -> bool:
+    """Email one notification in the user's language through the configured EMAIL_BACKEND.
+
+    Returns False when there is nobody to email (user gone, inactive or without address).
+    """
+    user = User.objects.filter(pk=user_id, is_active=True).first()
+    if user is None or not user.email:
+        return False
+    language = user.language if user.language in dict(settings.LANGUAGES) else settings.LANGUAGE_CODE
+    link = domain.absolute_url(base_url(), url)
+    preferences = domain.absolute_url(base_url(), reverse("notifications:preferences"))
+    with translation.override(language):
+        heading = _(title) if title else kind
+        subject = _("[Embudo] %(title)s") % {"title": heading}
+        lines = [heading]
+        if body:
+            lines += ["", _(body)]
+        if link:
+            lines += ["", _("Open it in Embudo: %(link)s") % {"link": link}]
+        lines += ["", "--", _("Choose which notifications you receive by email: %(link)s") % {"link": preferences}]
+    send_mail(subject, "\n".join(lines), settings.DEFAULT_FROM_EMAIL, [user.email])
+    return True
+
+
+# --- team webhooks -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Delivery:
+    ok: bool
+    status: str
+
+
+def _post(url: str, secret: str, payload: Mapping[str, Any]) -> Delivery:
+    body = json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
+    timestamp = str(int(clock.now().timestamp()))
+    request = urllib.request.Request(  # noqa: S310 - http(s) only, checked when the webhook is saved
+        url, data=body, headers=dict(domain.signed_headers(secret, timestamp, body)), method="POST"
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=webhook_timeout()) as response:  # noqa: S310
+            return Delivery(ok=200 <= response.status < 300, status=f"HTTP {response.status}")
+    except urllib.error.HTTPError as exc:
+        return Delivery(ok=False, status=f"HTTP {exc.code}")
+    except (urllib.error.URLError, TimeoutError, OSError) as exc:
+        reason = getattr(exc, "reason", exc)
+        return Delivery(ok=False, status=f"{type(exc).__name__}: {reason}"[:200])
+
+
+def deliver_webhook(*, webhook_id: int, payload: Mapping[str, Any]) -> Delivery:
+    """POST ``payload`` to the webhook, signed. Raises WebhookDeliveryFailed (the job retries with backoff);
+    a deleted or deactivated webhook is skipped."""
+    webhook = TeamWebhook.objects.filter(pk=webhook_id, active=True).first()
+    if webhook is None:
+        return Delivery(ok=True, status="skipped")
+    delivery = _post(webhook.url, webhook.secret, payload)
+    TeamWebhook.objects.filter(pk=webhook.pk).update(last_sent_at=clock.now(), last_status=delivery.status)
+    if not delivery.ok:
+        raise WebhookDeliveryFailed(f"Webhook {webhook.pk} failed: {delivery.status}")
+    return delivery
+
+
+def send_test_webhook(*, actor: User, webhook_id: int) -> Delivery:
+    """Post a test message now (no retry) and report what the endpoint answered."""
+    webhook = _webhook_of(actor, webhook_id)
+    payload = domain.webhook_payload(
+        kind="test", title=_("Test message from Embudo"), body=_("If you can read this, the webhook works."),
+        lead_id=None, url=domain.absolute_url(base_url(), "/"), team_id=webhook.team_id,
+        sent_at=clock.now().isoformat(),
+    )  # fmt: skip
+    delivery = _post(webhook.url, webhook.secret, payload)
+    TeamWebhook.objects.filter(pk=webhook.pk).update(last_sent_at=clock.now(), last_status=delivery.status)
+    return delivery
+
+
+def _webhook_of(actor: User, webhook_id: int) -> TeamWebhook:
+    if not selectors.can_manage_webhooks(actor):
+        raise NotAllowed("Only managers and admins manage team webhooks.")
+    webhook = selectors.get_webhook_visible_to(actor, webhook_id)
+    if webhook is None:
+        raise WebhookNotFound("Webhook not found.")
+    return webhook
+
+
+def _check_webhook(actor: User, *, team_id: int, name: str, url: str, kinds: Sequence[str]) -> None:
+    if not selectors.can_manage_webhooks(actor):
+        raise NotAllowed("Only managers and admins manage team webhooks.")
+    errors: dict[str, list[str]] = {}
+    team_ids = selectors.manageable_team_ids(actor)
+    if team_ids is not None and team_id not in team_ids:
+        errors["team"] = [_("Pick one of your teams.")]
+    if not name.strip():
+        errors["name"] = [_("Give the webhook a name.")]
+    if not url.startswith(("https://", "http://")) or len(url) > domain.MAX_URL:
+        errors["url"] = [_("Enter an http:// or https:// address.")]
+    if set(kinds) - set(NotificationKind.values):
+        errors["kinds"] = [_("Unknown notification kind.")]
+    if errors:
+        raise InvalidWebhook(_("Please correct the webhook."), fields=errors)
+
+
+def create_webhook(
+    *, actor: User, team_id: int, name: str, url: str, kinds: Sequence[str] = (), active: bool = True
+) -> TeamWebhook:
+    """A new team webhook with a fresh signing secret."""
+    _check_webhook(actor, team_id=team_id, name=name, url=url, kinds=kinds)
+    return TeamWebhook.objects.create(
+        team_id=team_id, name=name.strip(), url=url, kinds=list(kinds), active=active, secret=secrets.token_hex(24)
+    )
+
+
+def update_webhook(
+    *, actor: User, webhook_id: int, name: str, url: str, kinds: Sequence[str], active: bool
+) -> TeamWebhook:
+    webhook = _webhook_of(actor, webhook_id)
+    _check_webhook(actor, team_id=webhook.team_id, name=name, url=url, kinds=kinds)
+    webhook.name, webhook.url, webhook.kinds, webhook.active = name.strip(), url, list(kinds), active
+    webhook.save(update_fields=["name", "url", "kinds", "active"])
+    return webhook
+
+
+def delete_webhook(*, actor: User, webhook_id: int) -> None:
+    _webhook_of(actor, webhook_id).delete()

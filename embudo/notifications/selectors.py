@@ -1,0 +1,89 @@
+"""Reads of the notifications context."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.db.models import BooleanField, ExpressionWrapper, Q, QuerySet
+
+from embudo.accounts import selectors as accounts_selectors
+from embudo.accounts.models import User
+from embudo.notifications import domain
+from embudo.notifications.models import Notification, NotificationKind, NotificationPreference, TeamWebhook
+
+
+def count_unread(user_id: int) -> int:
+    """The bell: one COUNT over the partial unread index."""
+    return Notification.objects.filter(user_id=user_id, read_at__isnull=True).count()
+
+
+def list_notifications(user_id: int, *, offset: int = 0, limit: int = 50) -> list[Notification]:
+    """Unread first, newest first within each group."""
+    is_read = ExpressionWrapper(Q(read_at__isnull=False), output_field=BooleanField())
+    rows = (
+        Notification.objects.filter(user_id=user_id)
+        .annotate(is_read_sort=is_read)
+        .order_by("is_read_sort", "-created_at", "-id")[offset : offset + limit]
+    )
+    return list(rows)
+
+
+def get_notification_of(user_id: int, notification_id: int) -> Notification | None:
+    return Notification.objects.filter(user_id=user_id, pk=notification_id).first()
+
+
+def get_channels(user_id: int, kind: str) -> domain.Channels:
+    saved = NotificationPreference.objects.filter(user_id=user_id, kind=kind).values_list("in_app", "email").first()
+    return domain.channels_for(kind, domain.Channels(in_app=saved[0], email=saved[1]) if saved else None)
+
+
+@dataclass(frozen=True)
+class PreferenceRow:
+    kind: str
+    label: Any
+    in_app: bool
+    email: bool
+
+
+def list_preferences(user_id: int) -> list[PreferenceRow]:
+    saved = {
+        kind: domain.Channels(in_app=in_app, email=email)
+        for kind, in_app, email in NotificationPreference.objects.filter(user_id=user_id).values_list(
+            "kind", "in_app", "email"
+        )
+    }
+    rows = []
+    for kind, label in NotificationKind.choices:
+        channels = domain.channels_for(kind, saved.get(kind))
+        rows.append(PreferenceRow(kind=kind, label=label, in_app=channels.in_app, email=channels.email))
+    return rows
+
+
+def can_manage_webhooks(user: User) -> bool:
+    return user.role in ("admin", "manager")
+
+
+def manageable_team_ids(user: User) -> list[int] | None:
+    """None means every team (admins)."""
+    if user.role == "admin":
+        return None
+    if user.role == "manager":
+        return accounts_selectors.team_ids_of(user)
+    return []
+
+
+def list_webhooks_visible_to(user: User) -> QuerySet[TeamWebhook]:
+    webhooks = TeamWebhook.objects.select_related("team").order_by("team__name", "name")
+    team_ids = manageable_team_ids(user)
+    return webhooks if team_ids is None else webhooks.filter(team_id__in=team_ids)
+
+
+def get_webhook_visible_to(user: User, webhook_id: int) -> TeamWebhook | None:
+    return list_webhooks_visible_to(user).filter(pk=webhook_id).first()
+
+
+def list_active_webhooks(team_id: int, kind: str) -> list[tuple[int, str]]:
+    """(id, url) of the team's active webhooks that want ``kind``."""
+    rows = TeamWebhook.objects.filter(team_id=team_id, active=True).values_list("id", "url", "kinds")
+    return [(pk, url) for pk, url, kinds in rows if domain.webhook_wants(kinds, kind)]
