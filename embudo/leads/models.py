@@ -177,6 +177,13 @@ class Lead(models.Model):
             ),
             models.Index(fields=["-score", "-id"], name="lead_score_idx"),
             models.Index(fields=["phone"], condition=~Q(phone=""), name="lead_phone_idx"),
+            # Routing's capacity check: open leads per owner, as an index-only scan.
+            models.Index(
+                fields=["owner"],
+                condition=~Q(status__in=["converted", "disqualified"])
+                & ~Q(lifecycle_stage__in=["customer", "disqualified"]),
+                name="lead_owner_open_idx",
+            ),
             # Training data for predictive scoring: the (few) leads with a known outcome.
             models.Index(fields=["closed_at"], condition=~Q(outcome=""), name="lead_outcome_idx"),
             GinIndex(fields=["search_text"], opclasses=["gin_trgm_ops"], name="lead_search_trgm"),

@@ -1,14 +1,71 @@
-"""Routing writes: assignments, pools' round-robin state, SLA clocks, speed-to-lead marks.
+"""Routing writes: assignments, pools' round-robin state, rule sets, pools, schedules, speed-to-lead marks.
 
 Interface used by other contexts (keep these signatures):
 
-- :func:`route_at_intake` assigns a just captured lead, in the intake transaction.
+- :func:`route_at_intake` assigns a just captured lead, in the intake transaction;
+- :func:`route_lead` (hot lead, re-route), :func:`reassign_to_next_eligible` (SLA escalation),
+  :func:`assign_manually` (managers), :func:`mark_speed` (speed-to-lead marks, first value wins);
+- :func:`preview` answers "which rule, which rep, why" without writing anything.
+
+How a lead is routed: the published rule set of the lead's team (else the global one) is evaluated in
+Python on ``leads.condition_fields.record_of(lead)`` plus ``form`` and ``product``; the first matching
+rule's action (else the default) names a user, a pool, the account owner or the queue. A pool is
+locked (``SELECT … FOR UPDATE`` on its row) while its members are read as one eligibility snapshot
+and the smooth weighted round-robin state is advanced, so concurrent intakes never pick the same "next"
+twice. Nobody eligible → the pool's fallback (manager or queue) and an alert to the team's managers.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
+
+from django.db import connection, transaction
+from django.db.models import QuerySet
+from django.urls import NoReverseMatch, reverse
+from django.utils.translation import gettext
+
+from embudo.accounts.models import Team, User
+from embudo.core import clock
+from embudo.core import events as core_events
+from embudo.core.domain import conditions as cond
+from embudo.leads import condition_fields
+from embudo.leads.models import Lead
+from embudo.notifications import services as notifications_services
+from embudo.routing import selectors
+from embudo.routing.domain import eligibility, fairness
+from embudo.routing.domain import rules as rules_domain
+from embudo.routing.domain.schedule import ScheduleError, parse_hours, valid_time_zone
+from embudo.routing.events import LeadAssigned
+from embudo.routing.exceptions import (
+    InvalidRouting,
+    NotADraft,
+    PoolNotFound,
+    RoutingNotAllowed,
+    RuleSetNotFound,
+)
+from embudo.routing.models import (
+    ActionKind,
+    Assignment,
+    AssignmentKind,
+    AssignmentOutcome,
+    Fallback,
+    OutOfOffice,
+    Pool,
+    PoolMember,
+    PoolStrategy,
+    RepSchedule,
+    RoutingRule,
+    RuleSet,
+    RuleSetStatus,
+)
+from embudo.sla import services as sla_services
+
+MAX_RULES = 200
+SPEED_MARKS = ("received", "stored", "scored", "assigned", "notified", "first_touch")
 
 
 @dataclass(frozen=True)
@@ -19,13 +76,1173 @@ class RoutingResult:
     assignment_id: int | None
 
 
+@dataclass(frozen=True)
+class CandidateView:
+    """One rep considered: ``status`` is "chosen", "eligible" or a skip reason (eligibility.SKIP_REASONS)."""
+
+    user_id: int
+    member_id: int | None
+    name: str
+    status: str
+    weight: int = 1
+    open_leads: int | None = None
+    capacity: int | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "user_id": self.user_id,
+            "member_id": self.member_id,
+            "name": self.name,
+            "status": self.status,
+            "weight": self.weight,
+            "open_leads": self.open_leads,
+            "capacity": self.capacity,
+        }
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What routing decided for one lead (also the body of a preview)."""
+
+    rule_set_id: int | None
+    rule_set_number: int | None
+    rule_id: int | None
+    rule_name: str
+    action: str
+    pool_id: int | None
+    pool_name: str
+    owner_id: int | None
+    owner_name: str
+    team_id: int | None
+    outcome: str
+    reason: str
+    candidates: list[CandidateView] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Preview:
+    """``checks``: every rule with whether it matched and the conditions that failed."""
+
+    lead_id: int
+    decision: Decision
+    checks: list[rules_domain.RuleCheck]
+
+
+# --- permissions -----------------------------------------------------------------------------------
+
+
+def can_configure(user: User) -> bool:
+    """Admins and managers edit rule sets, pools, schedules and out-of-office periods."""
+    return user.is_active and user.role in ("admin", "manager")
+
+
+def _require_configure(actor: User) -> None:
+    if not can_configure(actor):
+        raise RoutingNotAllowed("Only admins and managers can change routing.")
+
+
+def can_assign(user: User, lead: Lead) -> bool:
+    """Admins, and managers of the lead's team (or of an unteamed lead), assign by hand."""
+    if not user.is_active:
+        return False
+    if user.role == "admin":
+        return True
+    if user.role != "manager":
+        return False
+    if lead.team_id is None:
+        return True
+    return user.teams.filter(pk=lead.team_id).exists()
+
+
+# --- speed to lead ---------------------------------------------------------------------------------
+
+_SPEED_COLUMNS = {f"{m}_at" for m in SPEED_MARKS} | {"team_id", "source", "owner_id"}
+
+
+def mark_speed(lead_id: int, **marks: Any) -> None:
+    """Record speed-to-lead marks (``received``, ``stored``, ``scored``, ``assigned``, ``notified``,
+    ``first_touch`` — with or without the ``_at`` suffix — plus ``team_id``, ``source``, ``owner_id``).
+
+    First value wins: a mark already set is never overwritten (one upsert, concurrency-safe).
+    """
+    values: dict[str, Any] = {}
+    for key, value in marks.items():
+        column = key if key in _SPEED_COLUMNS else f"{key}_at"
+        if column not in _SPEED_COLUMNS:
+            raise ValueError(f"Unknown speed-to-lead mark {key!r}.")
+        if value is not None and value != "":
+            values[column] = value
+    if not values:
+        return
+    columns = sorted(values)
+    updates = ", ".join(f"{c} = coalesce(routing_speedtolead.{c}, EXCLUDED.{c})" for c in columns)
+    if "source" in values:
+        updates = updates.replace(
+            "source = coalesce(routing_speedtolead.source, EXCLUDED.source)",
+            "source = coalesce(nullif(routing_speedtolead.source, ''), EXCLUDED.source)",
+        )
+    all_columns = ["lead_id", *columns]
+    if "source" not in values:
+        all_columns.append("source")
+    placeholders = ", ".join(["%s"] * len(all_columns))
+    params = [lead_id, *(values[c] for c in columns)]
+    if "source" not in values:
+        params.append("")
+    with connection.cursor() as cursor:
+        # Column names come from _SPEED_COLUMNS only; values are parameters.
+        sql = f"INSERT INTO routing_speedtolead ({', '.join(all_columns)}) VALUES ({placeholders}) "  # noqa: S608
+        cursor.execute(sql + f"ON CONFLICT (lead_id) DO UPDATE SET {updates}", params)
+
+
+# --- routing ---------------------------------------------------------------------------------------
+
+
+def _parse_rule(rule: RoutingRule) -> rules_domain.Rule:
+    try:
+        conditions = tuple(cond.parse(rule.conditions or []))
+    except cond.ConditionError:
+        conditions = (cond.Condition("__invalid__", "present"),)  # a broken rule never matches
+    return rules_domain.Rule(
+        id=rule.pk,
+        name=rule.name,
+        conditions=conditions,
+        action=rule.action,
+        user_id=rule.user_id,
+        pool_id=rule.pool_id,
+        team_id=rule.team_id,
+    )
+
+
+# Parsed rules of published rule sets by id: a published rule set is never edited (drafts are copies).
+_PUBLISHED_RULES: dict[int, list[rules_domain.Rule]] = {}
+_PUBLISHED_RULES_MAX = 64
+
+
+def _rules_of(rule_set: RuleSet) -> list[rules_domain.Rule]:
+    if rule_set.status != RuleSetStatus.PUBLISHED:
+        return [_parse_rule(r) for r in rule_set.rules.all() if r.active]
+    cached = _PUBLISHED_RULES.get(rule_set.pk)
+    if cached is None:
+        cached = [_parse_rule(r) for r in selectors.active_rules(rule_set.pk)]
+        if len(_PUBLISHED_RULES) >= _PUBLISHED_RULES_MAX:
+            _PUBLISHED_RULES.clear()
+        _PUBLISHED_RULES[rule_set.pk] = cached
+    return cached
+
+
+def _record(lead: Lead, rules: Sequence[rules_domain.Rule], *, form_id: int | None = None) -> dict[str, Any]:
+    record = condition_fields.record_of(lead)
+    record["product"] = (lead.custom_fields or {}).get("product")
+    if any(c.field == "form" for r in rules for c in r.conditions):
+        record["form"] = (selectors.form_slug(form_id) if form_id else "") or selectors.form_slug_of(lead.pk)
+    return record
+
+
+def _candidate_view(c: eligibility.Candidate, status: str) -> CandidateView:
+    return CandidateView(
+        user_id=c.user_id,
+        member_id=c.member_id,
+        name=c.name,
+        status=status,
+        weight=c.weight,
+        open_leads=c.open_leads,
+        capacity=c.capacity,
+    )
+
+
+@dataclass
+class _PoolPick:
+    user_id: int | None
+    user_name: str
+    candidates: list[CandidateView]
+
+
+def _pick_from_pool(pool: Pool, lead: Lead, *, exclude_user_ids: Sequence[int] = (), commit: bool = True) -> _PoolPick:
+    """Choose the next eligible member of ``pool`` (locked by the caller when ``commit``)."""
+    now = clock.now()
+    candidates = selectors.pool_candidates(pool, at=now)
+    requirements = eligibility.Requirements(
+        skills=eligibility.normalise_tags(pool.required_skills or ()),
+        language=(lead.language or "").strip().lower() if pool.match_language else "",
+        exclude_user_ids=frozenset(exclude_user_ids),
+    )
+    reasons = {c.member_id: eligibility.skip_reason(c, requirements) for c in candidates}
+    eligible = [c for c in candidates if reasons[c.member_id] is None]
+    state = {int(k): float(v) for k, v in (pool.rr_state or {}).items()}
+    pick = fairness.choose(pool.strategy, eligible, state)
+    chosen = next((c for c in eligible if c.member_id == pick.member_id), None)
+    views = [_candidate_view(c, "chosen" if chosen is c else (reasons[c.member_id] or "eligible")) for c in candidates]
+    if chosen is not None and commit:
+        pruned = fairness.prune_state(pick.state, [c.member_id for c in candidates])
+        with connection.cursor() as cursor:
+            # One round trip: the pool's fair-share state and the chosen member's counters.
+            cursor.execute(
+                "WITH p AS (UPDATE routing_pool SET rr_state = %s::jsonb WHERE id = %s) "
+                "UPDATE routing_poolmember SET assigned_count = assigned_count + 1, last_assigned_at = %s "
+                "WHERE id = %s",
+                [_json({str(k): v for k, v in pruned.items()}), pool.pk, now, chosen.member_id],
+            )
+        pool.rr_state = {str(k): v for k, v in pruned.items()}
+    return _PoolPick(chosen.user_id if chosen else None, chosen.name if chosen else "", views)
+
+
+def _json(value: Any) -> str:
+    import json
+
+    return json.dumps(value, separators=(",", ":"))
+
+
+def _lock_pool(pool_id: int | None) -> Pool | None:
+    if pool_id is None:
+        return None
+    return Pool.objects.select_for_update().filter(pk=pool_id).first()
+
+
+def _get_pool(pool_id: int | None) -> Pool | None:
+    return Pool.objects.filter(pk=pool_id).first() if pool_id is not None else None
+
+
+def _account_owner(lead: Lead) -> tuple[int | None, str]:
+    if lead.company_id is None:
+        return None, ""
+    row = (
+        Lead.objects.filter(company_id=lead.company_id, owner__isnull=False, owner__is_active=True)
+        .exclude(pk=lead.pk)
+        .order_by("-created_at", "-id")
+        .values_list("owner_id", "owner__full_name", "owner__email")
+        .first()
+    )
+    if row is None:
+        return None, ""
+    return row[0], row[1] or row[2]
+
+
+def _user_name(user_id: int | None) -> tuple[bool, str]:
+    if user_id is None:
+        return False, ""
+    row = User.objects.filter(pk=user_id).values_list("is_active", "full_name", "email").first()
+    if row is None:
+        return False, ""
+    return bool(row[0]), row[1] or row[2]
+
+
+def _decide(
+    lead: Lead,
+    *,
+    rule_set: RuleSet | None,
+    commit: bool,
+    exclude_user_ids: Sequence[int] = (),
+    pool_override: Pool | None = None,
+    form_id: int | None = None,
+    explain: bool = False,
+) -> tuple[Decision, list[rules_domain.RuleCheck]]:
+    """Evaluate the rules and pick the owner. With ``commit`` the pool is locked and its state advanced."""
+    checks: list[rules_domain.RuleCheck] = []
+    rule: rules_domain.Rule | None = None
+    action: str
+    user_id: int | None
+    pool_id: int | None
+    team_id: int | None
+    if pool_override is not None:
+        action, user_id, pool_id, team_id = ActionKind.ASSIGN_POOL, None, pool_override.pk, None
+    elif rule_set is None:
+        return (
+            Decision(
+                None,
+                None,
+                None,
+                "",
+                ActionKind.QUEUE,
+                None,
+                "",
+                None,
+                "",
+                lead.team_id,
+                AssignmentOutcome.QUEUED,
+                gettext("No published rule set."),
+            )  # fmt: skip
+        ), checks
+    else:
+        parsed = _rules_of(rule_set)
+        evaluation = rules_domain.evaluate(parsed, _record(lead, parsed, form_id=form_id), explain=explain)
+        checks = evaluation.checks
+        rule = evaluation.rule
+        if rule is not None:
+            action, user_id, pool_id, team_id = rule.action, rule.user_id, rule.pool_id, rule.team_id
+        else:
+            action = rule_set.default_action
+            user_id, pool_id, team_id = rule_set.default_user_id, rule_set.default_pool_id, rule_set.default_team_id
+    rule_name = rule.name if rule else ("" if pool_override else gettext("Default action"))
+    pool: Pool | None = pool_override
+    candidates: list[CandidateView] = []
+    owner_id: int | None = None
+    owner_name = ""
+    outcome = AssignmentOutcome.ASSIGNED
+    reason = ""
+    if action == ActionKind.ASSIGN_USER:
+        active, owner_name = _user_name(user_id)
+        if active and user_id not in exclude_user_ids:
+            owner_id = user_id
+            reason = gettext("Assigned to a named user.")
+            candidates = [CandidateView(user_id or 0, None, owner_name, "chosen")]
+        else:
+            outcome = AssignmentOutcome.QUEUED
+            reason = gettext("The named user is inactive or excluded: left in the team queue.")
+            if user_id is not None:
+                status = eligibility.EXCLUDED if user_id in exclude_user_ids else eligibility.INACTIVE_USER
+                candidates = [CandidateView(user_id, None, owner_name, status)]
+            owner_name = ""
+    elif action == ActionKind.QUEUE:
+        outcome = AssignmentOutcome.QUEUED
+        reason = gettext("The rule leaves the lead in the team queue.")
+    else:
+        if action == ActionKind.ACCOUNT_OWNER:
+            account_owner, account_name = _account_owner(lead)
+            if account_owner is not None and account_owner not in exclude_user_ids:
+                owner_id, owner_name = account_owner, account_name
+                reason = gettext("Owner of another lead of the same company.")
+                candidates = [CandidateView(account_owner, None, account_name, "chosen")]
+        if owner_id is None:
+            if pool is None:
+                pool = _lock_pool(pool_id) if commit else _get_pool(pool_id)
+            if pool is None or not pool.active:
+                outcome = AssignmentOutcome.QUEUED
+                reason = gettext("The pool is missing or inactive: left in the team queue.")
+            else:
+                picked = _pick_from_pool(pool, lead, exclude_user_ids=exclude_user_ids, commit=commit)
+                candidates = candidates + picked.candidates
+                if picked.user_id is not None:
+                    owner_id, owner_name = picked.user_id, picked.user_name
+                    reason = gettext("Next eligible rep of pool %(pool)s (%(strategy)s).") % {
+                        "pool": pool.name,
+                        "strategy": pool.get_strategy_display(),
+                    }
+                elif pool.fallback == Fallback.MANAGER and pool.fallback_user_id is not None:
+                    active, name = _user_name(pool.fallback_user_id)
+                    if active:
+                        owner_id, owner_name = pool.fallback_user_id, name
+                        outcome = AssignmentOutcome.FALLBACK_MANAGER
+                        reason = gettext("Nobody eligible in pool %(pool)s: assigned to the fallback manager.") % {
+                            "pool": pool.name
+                        }
+                    else:
+                        outcome = AssignmentOutcome.QUEUED
+                        reason = gettext("Nobody eligible and the fallback manager is inactive: queued.")
+                else:
+                    outcome = AssignmentOutcome.QUEUED
+                    reason = gettext("Nobody eligible in pool %(pool)s: left in the team queue.") % {"pool": pool.name}
+    if team_id is None and pool is not None:
+        team_id = pool.team_id
+    if team_id is None:
+        team_id = lead.team_id
+    return (
+        Decision(
+            rule_set_id=rule_set.pk if rule_set else None,
+            rule_set_number=rule_set.number if rule_set else None,
+            rule_id=rule.id if rule else None,
+            rule_name=rule_name,
+            action=action,
+            pool_id=pool.pk if pool else None,
+            pool_name=pool.name if pool else "",
+            owner_id=owner_id,
+            owner_name=owner_name,
+            team_id=team_id,
+            outcome=outcome,
+            reason=reason,
+            candidates=candidates,
+        ),
+        checks,
+    )
+
+
+def _lead_url(lead_id: int) -> str:
+    try:
+        return reverse("leads:detail", args=[lead_id])
+    except NoReverseMatch:  # pragma: no cover - the leads URLs are always mounted
+        return ""
+
+
+def _apply(
+    lead: Lead,
+    decision: Decision,
+    *,
+    kind: str,
+    trigger: str,
+    actor_id: int | None,
+    reason: str = "",
+    alert_when_nobody: bool = True,
+) -> tuple[Assignment, datetime | None]:
+    """Write the decision: lead owner/team, the Assignment, the event, the notification, the SLA clocks.
+
+    Returns the assignment and when the owner's notification was enqueued (None when nobody was notified).
+    """
+    now = clock.now()
+    previous_owner_id = lead.owner_id
+    if decision.owner_id != lead.owner_id or decision.team_id != lead.team_id:
+        Lead.objects.filter(pk=lead.pk).update(owner_id=decision.owner_id, team_id=decision.team_id, updated_at=now)
+        lead.owner_id, lead.team_id, lead.updated_at = decision.owner_id, decision.team_id, now
+    assignment = Assignment.objects.create(
+        lead_id=lead.pk,
+        user_id=decision.owner_id,
+        previous_owner_id=previous_owner_id,
+        team_id=decision.team_id,
+        pool_id=decision.pool_id,
+        rule_id=decision.rule_id,
+        rule_name=decision.rule_name[:200],
+        rule_set_id=decision.rule_set_id,
+        rule_set_number=decision.rule_set_number,
+        kind=kind,
+        outcome=decision.outcome,
+        trigger=trigger[:32],
+        reason=reason or decision.reason,
+        candidates=[c.as_dict() for c in decision.candidates],
+        actor_id=actor_id,
+        created_at=now,
+    )
+    skipped = Counter(c.status for c in decision.candidates if c.status not in ("chosen", "eligible"))
+    core_events.publish(
+        LeadAssigned(
+            lead_id=lead.pk,
+            actor_id=actor_id,
+            assignment_id=assignment.pk,
+            owner_id=decision.owner_id,
+            owner_name=decision.owner_name,
+            previous_owner_id=previous_owner_id,
+            team_id=decision.team_id,
+            kind=kind,
+            outcome=decision.outcome,
+            trigger=trigger,
+            rule=decision.rule_name,
+            pool=decision.pool_name,
+            reason=assignment.reason,
+            skipped=dict(skipped),
+        ),
+        occurred_at=now,
+    )
+    notified_at: datetime | None = None
+    url = _lead_url(lead.pk)
+    if decision.owner_id is not None and decision.owner_id != previous_owner_id:
+        notifications_services.notify(
+            user_id=decision.owner_id,
+            kind="lead_assigned",
+            title=gettext("New lead assigned: %(lead)s") % {"lead": str(lead)},
+            body=assignment.reason,
+            lead_id=lead.pk,
+            url=url,
+            team_id=decision.team_id,
+        )
+        notified_at = clock.now()
+    if alert_when_nobody and decision.pool_id is not None and decision.outcome != AssignmentOutcome.ASSIGNED:
+        for manager_id in selectors.team_manager_ids(decision.team_id):
+            notifications_services.notify(
+                user_id=manager_id,
+                kind="routing_no_eligible",
+                title=gettext("Nobody eligible in pool %(pool)s for %(lead)s")
+                % {"pool": decision.pool_name, "lead": str(lead)},
+                body=assignment.reason,
+                lead_id=lead.pk,
+                url=url,
+                team_id=decision.team_id,
+            )
+    if decision.owner_id is not None and decision.owner_id != previous_owner_id:
+        sla_services.start_clocks(lead_id=lead.pk, trigger="assigned")
+    return assignment, notified_at
+
+
+def _load_lead(lead_id: int, *, lock: bool) -> Lead | None:
+    queryset = Lead.objects.select_related("company")
+    if lock:
+        queryset = queryset.select_for_update(of=("self",))
+    return queryset.filter(pk=lead_id).first()
+
+
 def route_at_intake(
-    *, lead_id: int, created: bool, received_at: datetime, stored_at: datetime, scored_at: datetime
+    *,
+    lead_id: int,
+    created: bool,
+    received_at: datetime,
+    stored_at: datetime,
+    scored_at: datetime,
+    form_id: int | None = None,
 ) -> RoutingResult | None:
     """Assign ``lead_id`` by the published rule set when it has no owner; record speed-to-lead marks.
 
     Returns the new ownership, or None when the lead kept its owner. Notifications are enqueued in the
-    caller's transaction.
+    caller's transaction. ``form_id`` (optional) is the capture form of this submission, for ``form`` rules.
     """
-    del lead_id, created, received_at, stored_at, scored_at
-    return None
+    del created
+    lead = _load_lead(lead_id, lock=False)  # the intake transaction holds the lead's row lock
+    if lead is None:
+        return None
+    if lead.owner_id is not None:
+        mark_speed(lead_id, received=received_at, stored=stored_at, scored=scored_at, team_id=lead.team_id,
+                   source=lead.source, owner_id=lead.owner_id)  # fmt: skip
+        return None
+    rule_set = selectors.published_rule_set_row(lead.team_id)
+    if rule_set is None:
+        mark_speed(lead_id, received=received_at, stored=stored_at, scored=scored_at, team_id=lead.team_id,
+                   source=lead.source)  # fmt: skip
+        return None
+    decision, _checks = _decide(lead, rule_set=rule_set, commit=True, form_id=form_id)
+    assignment, notified_at = _apply(lead, decision, kind=AssignmentKind.AUTOMATIC, trigger="intake", actor_id=None)
+    marks: dict[str, Any] = {
+        "received": received_at,
+        "stored": stored_at,
+        "scored": scored_at,
+        "team_id": decision.team_id,
+        "source": lead.source,
+    }
+    if decision.owner_id is not None:
+        marks.update(assigned=assignment.created_at, notified=notified_at, owner_id=decision.owner_id)
+    mark_speed(lead_id, **marks)
+    return RoutingResult(lead.pk, decision.owner_id, decision.team_id, assignment.pk)
+
+
+@transaction.atomic
+def route_lead(lead_id: int, *, trigger: str, actor_id: int | None = None) -> RoutingResult | None:
+    """Route an unowned lead now (e.g. it became hot). None when it already has an owner, does not
+    exist, or no rule set is published. Locks the lead so two triggers never assign it twice."""
+    lead = _load_lead(lead_id, lock=True)
+    if lead is None or lead.owner_id is not None:
+        return None
+    rule_set = selectors.published_rule_set_row(lead.team_id)
+    if rule_set is None:
+        return None
+    decision, _checks = _decide(lead, rule_set=rule_set, commit=True)
+    assignment, notified_at = _apply(lead, decision, kind=AssignmentKind.AUTOMATIC, trigger=trigger,
+                                     actor_id=actor_id)  # fmt: skip
+    if decision.owner_id is not None:
+        mark_speed(lead.pk, assigned=assignment.created_at, notified=notified_at, owner_id=decision.owner_id,
+                   team_id=decision.team_id, source=lead.source)  # fmt: skip
+    return RoutingResult(lead.pk, decision.owner_id, decision.team_id, assignment.pk)
+
+
+@transaction.atomic
+def reassign_to_next_eligible(*, lead_id: int, reason: str, actor_id: int | None = None) -> RoutingResult | None:
+    """SLA escalation: give the lead to the next eligible rep of the pool that assigned it, excluding the
+    current owner. Without a pool in its history, the published rules route it again (the current owner
+    excluded). None when nobody else is eligible (the lead keeps its owner; managers are alerted)."""
+    lead = _load_lead(lead_id, lock=True)
+    if lead is None:
+        return None
+    latest = Assignment.objects.filter(lead_id=lead_id, pool__isnull=False).order_by("-created_at", "-id").first()
+    exclude = [lead.owner_id] if lead.owner_id is not None else []
+    pool = _lock_pool(latest.pool_id) if latest is not None else None
+    if pool is not None and pool.active:
+        decision, _checks = _decide(lead, rule_set=None, commit=True, exclude_user_ids=exclude, pool_override=pool)
+        decision = _with_rule_of(decision, latest)
+    else:
+        rule_set = selectors.published_rule_set_row(lead.team_id)
+        decision, _checks = _decide(lead, rule_set=rule_set, commit=True, exclude_user_ids=exclude)
+    if decision.owner_id is None or decision.outcome != AssignmentOutcome.ASSIGNED:
+        for manager_id in selectors.team_manager_ids(lead.team_id):
+            notifications_services.notify(
+                user_id=manager_id,
+                kind="routing_no_eligible",
+                title=gettext("Nobody else eligible to take over %(lead)s") % {"lead": str(lead)},
+                body=reason,
+                lead_id=lead.pk,
+                url=_lead_url(lead.pk),
+                team_id=lead.team_id,
+            )
+        return None
+    assignment, _notified = _apply(
+        lead,
+        decision,
+        kind=AssignmentKind.ESCALATION,
+        trigger="sla",
+        actor_id=actor_id,
+        reason=f"{reason} — {decision.reason}" if reason else "",
+        alert_when_nobody=False,
+    )
+    return RoutingResult(lead.pk, decision.owner_id, decision.team_id, assignment.pk)
+
+
+def _with_rule_of(decision: Decision, latest: Assignment | None) -> Decision:
+    if latest is None:
+        return decision
+    return Decision(
+        rule_set_id=latest.rule_set_id,
+        rule_set_number=latest.rule_set_number,
+        rule_id=latest.rule_id,
+        rule_name=latest.rule_name,
+        action=decision.action,
+        pool_id=decision.pool_id,
+        pool_name=decision.pool_name,
+        owner_id=decision.owner_id,
+        owner_name=decision.owner_name,
+        team_id=decision.team_id,
+        outcome=decision.outcome,
+        reason=decision.reason,
+        candidates=decision.candidates,
+    )
+
+
+@transaction.atomic
+def assign_manually(*, lead_id: int, user_id: int | None, actor: User, reason: str) -> RoutingResult:
+    """A manager of the lead's team (or an admin) gives the lead to ``user_id`` (None: back to the queue)."""
+    from embudo.leads.exceptions import LeadNotFound
+
+    lead = _load_lead(lead_id, lock=True)
+    if lead is None:
+        raise LeadNotFound("Lead not found.")
+    if not can_assign(actor, lead):
+        raise RoutingNotAllowed("Only managers of the lead's team and admins can assign leads.")
+    reason = (reason or "").strip()
+    errors: dict[str, list[str]] = {}
+    if not reason:
+        errors["reason"] = ["Say why."]
+    elif len(reason) > 1000:
+        errors["reason"] = ["At most 1000 characters."]
+    name = ""
+    if user_id is not None:
+        active, name = _user_name(user_id)
+        if not active:
+            errors["user_id"] = ["Unknown or inactive user."]
+    if errors:
+        raise InvalidRouting("Some fields are not valid.", fields=errors)
+    decision = Decision(
+        rule_set_id=None,
+        rule_set_number=None,
+        rule_id=None,
+        rule_name="",
+        action=ActionKind.ASSIGN_USER if user_id else ActionKind.QUEUE,
+        pool_id=None,
+        pool_name="",
+        owner_id=user_id,
+        owner_name=name,
+        team_id=lead.team_id,
+        outcome=AssignmentOutcome.ASSIGNED if user_id else AssignmentOutcome.QUEUED,
+        reason=reason,
+        candidates=[CandidateView(user_id, None, name, "chosen")] if user_id else [],
+    )
+    assignment, notified_at = _apply(lead, decision, kind=AssignmentKind.MANUAL, trigger="manual",
+                                     actor_id=actor.pk, reason=reason)  # fmt: skip
+    if user_id is not None:
+        mark_speed(lead.pk, assigned=assignment.created_at, notified=notified_at, owner_id=user_id,
+                   team_id=lead.team_id, source=lead.source)  # fmt: skip
+    return RoutingResult(lead.pk, user_id, lead.team_id, assignment.pk)
+
+
+def preview(*, lead_id: int, rule_set_id: int) -> Preview:
+    """Which rule of ``rule_set_id`` (draft or not) matches the lead, which conditions failed for the
+    others, and who would be picked and why. Reads only: no lock, no state change."""
+    from embudo.leads.exceptions import LeadNotFound
+
+    rule_set = selectors.get_rule_set(rule_set_id)
+    if rule_set is None:
+        raise RuleSetNotFound("Rule set not found.")
+    lead = _load_lead(lead_id, lock=False)
+    if lead is None:
+        raise LeadNotFound("Lead not found.")
+    decision, checks = _decide(lead, rule_set=rule_set, commit=False, explain=True)
+    return Preview(lead_id=lead.pk, decision=decision, checks=checks)
+
+
+# --- rule sets -------------------------------------------------------------------------------------
+
+
+def _scope(queryset: QuerySet[RuleSet], team_id: int | None) -> QuerySet[RuleSet]:
+    # ``team_id=None`` would compile to ``= NULL``: the global scope is ``team IS NULL``.
+    return queryset.filter(team__isnull=True) if team_id is None else queryset.filter(team_id=team_id)
+
+
+def _next_number(team_id: int | None) -> int:
+    last = _scope(RuleSet.objects.all(), team_id).order_by("-number").values_list("number", flat=True).first()
+    return (last or 0) + 1
+
+
+def _copy_rules(source: RuleSet, target: RuleSet) -> None:
+    RoutingRule.objects.bulk_create(
+        [
+            RoutingRule(
+                rule_set=target,
+                position=r.position,
+                name=r.name,
+                conditions=r.conditions,
+                action=r.action,
+                user_id=r.user_id,
+                pool_id=r.pool_id,
+                team_id=r.team_id,
+                active=r.active,
+            )
+            for r in source.rules.all().order_by("position", "id")
+        ]
+    )
+
+
+def _lock_scope(team_id: int | None) -> None:
+    """Serialize numbering and publishing per scope (a transaction-level advisory lock)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(hashtext('routing.ruleset'), %s)", [team_id or 0])
+
+
+@transaction.atomic
+def create_rule_set(*, actor: User, team_id: int | None = None, name: str = "") -> RuleSet:
+    """A new draft for a scope: a copy of the scope's published rule set, or an empty one."""
+    _require_configure(actor)
+    if team_id is not None and not Team.objects.filter(pk=team_id).exists():
+        raise InvalidRouting("Some fields are not valid.", fields={"team_id": ["Unknown team."]})
+    _lock_scope(team_id)
+    published = _scope(RuleSet.objects.filter(status=RuleSetStatus.PUBLISHED), team_id).first()
+    if published is not None:
+        return _draft_from(published, actor=actor, name=name)
+    now = clock.now()
+    return RuleSet.objects.create(
+        team_id=team_id, number=_next_number(team_id), name=name.strip()[:120], created_by=actor,
+        created_at=now, updated_at=now,
+    )  # fmt: skip
+
+
+def _draft_from(source: RuleSet, *, actor: User, name: str = "") -> RuleSet:
+    now = clock.now()
+    draft = RuleSet.objects.create(
+        team_id=source.team_id,
+        number=_next_number(source.team_id),
+        name=(name.strip() or source.name)[:120],
+        default_action=source.default_action,
+        default_user_id=source.default_user_id,
+        default_pool_id=source.default_pool_id,
+        default_team_id=source.default_team_id,
+        copied_from=source,
+        created_by=actor,
+        created_at=now,
+        updated_at=now,
+    )
+    _copy_rules(source, draft)
+    return draft
+
+
+@transaction.atomic
+def create_draft(*, actor: User, rule_set_id: int) -> RuleSet:
+    """A new draft copied from ``rule_set_id`` (any status) with the next number of its scope."""
+    _require_configure(actor)
+    source = RuleSet.objects.filter(pk=rule_set_id).first()
+    if source is None:
+        raise RuleSetNotFound("Rule set not found.")
+    _lock_scope(source.team_id)
+    return _draft_from(source, actor=actor)
+
+
+def _int_or_none(value: Any, field_name: str, errors: dict[str, list[str]]) -> int | None:
+    if value is None or value == "":
+        return None
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        errors[field_name] = ["Give an id."]
+        return None
+
+
+def _check_targets(
+    errors: dict[str, list[str]], *, prefix: str, user_id: int | None, pool_id: int | None, team_id: int | None
+) -> None:
+    if user_id is not None and not User.objects.filter(pk=user_id, is_active=True).exists():
+        errors[f"{prefix}user_id"] = ["Unknown or inactive user."]
+    if pool_id is not None and not Pool.objects.filter(pk=pool_id).exists():
+        errors[f"{prefix}pool_id"] = ["Unknown pool."]
+    if team_id is not None and not Team.objects.filter(pk=team_id).exists():
+        errors[f"{prefix}team_id"] = ["Unknown team."]
+
+
+@transaction.atomic
+def update_draft(*, actor: User, rule_set_id: int, data: Mapping[str, Any]) -> RuleSet:
+    """Edit a draft: ``name``, ``default_action``, ``default_user_id``, ``default_pool_id``,
+    ``default_team_id`` and ``rules`` (the whole ordered list, replaced: each ``{name, conditions, action,
+    user_id, pool_id, team_id, active}``). Field errors are keyed like ``rules.2.conditions.0.value``."""
+    _require_configure(actor)
+    rule_set = RuleSet.objects.select_for_update().filter(pk=rule_set_id).first()
+    if rule_set is None:
+        raise RuleSetNotFound("Rule set not found.")
+    if rule_set.status != RuleSetStatus.DRAFT:
+        raise NotADraft("Only drafts can be edited: create a draft from this rule set.")
+    known = {"name", "default_action", "default_user_id", "default_pool_id", "default_team_id", "rules"}
+    errors: dict[str, list[str]] = {k: ["Unknown field."] for k in sorted(set(data) - known)}
+    if "name" in data:
+        name = str(data["name"] or "").strip()
+        if len(name) > 120:
+            errors["name"] = ["At most 120 characters."]
+        rule_set.name = name
+    for key in ("default_user_id", "default_pool_id", "default_team_id"):
+        if key in data:
+            setattr(rule_set, key, _int_or_none(data[key], key, errors))
+    if "default_action" in data:
+        rule_set.default_action = str(data["default_action"] or "")
+    errors.update(
+        {
+            k.replace("user_id", "default_user_id").replace("pool_id", "default_pool_id"): v
+            for k, v in rules_domain.validate_action(
+                rule_set.default_action, user_id=rule_set.default_user_id, pool_id=rule_set.default_pool_id,
+                prefix="default_",
+            ).items()
+        }
+    )  # fmt: skip
+    _check_targets(errors, prefix="default_", user_id=rule_set.default_user_id, pool_id=rule_set.default_pool_id,
+                   team_id=rule_set.default_team_id)  # fmt: skip
+    new_rules: list[RoutingRule] | None = None
+    if "rules" in data:
+        raw_rules = data["rules"]
+        if not isinstance(raw_rules, list):
+            errors["rules"] = ["Give a list of rules."]
+        elif len(raw_rules) > MAX_RULES:
+            errors["rules"] = [f"At most {MAX_RULES} rules."]
+        else:
+            new_rules = []
+            allowed_fields = selectors.field_names()
+            for i, raw in enumerate(raw_rules):
+                prefix = f"rules.{i}."
+                if not isinstance(raw, Mapping):
+                    errors[f"rules.{i}"] = ["Give an object."]
+                    continue
+                unknown = set(raw) - {"id", "name", "conditions", "action", "user_id", "pool_id", "team_id", "active"}
+                for key in sorted(unknown):
+                    errors[prefix + key] = ["Unknown field."]
+                name = str(raw.get("name") or "").strip()
+                if not name:
+                    errors[prefix + "name"] = ["Give the rule a name."]
+                elif len(name) > 200:
+                    errors[prefix + "name"] = ["At most 200 characters."]
+                raw_conditions = raw.get("conditions") or []
+                if not isinstance(raw_conditions, list):
+                    errors[prefix + "conditions"] = ["Give a list of conditions."]
+                    raw_conditions = []
+                try:
+                    parsed = cond.parse(raw_conditions, fields=allowed_fields, prefix=f"rules.{i}.conditions")
+                except cond.ConditionError as exc:
+                    errors.update(exc.fields)
+                    parsed = []
+                action = str(raw.get("action") or "")
+                user_id = _int_or_none(raw.get("user_id"), prefix + "user_id", errors)
+                pool_id = _int_or_none(raw.get("pool_id"), prefix + "pool_id", errors)
+                team_id = _int_or_none(raw.get("team_id"), prefix + "team_id", errors)
+                errors.update(rules_domain.validate_action(action, user_id=user_id, pool_id=pool_id, prefix=prefix))
+                _check_targets(errors, prefix=prefix, user_id=user_id, pool_id=pool_id, team_id=team_id)
+                new_rules.append(
+                    RoutingRule(
+                        rule_set=rule_set,
+                        position=i,
+                        name=name[:200],
+                        conditions=[c.as_dict() for c in parsed],
+                        action=action,
+                        user_id=user_id if action == ActionKind.ASSIGN_USER else None,
+                        pool_id=pool_id if action in (ActionKind.ASSIGN_POOL, ActionKind.ACCOUNT_OWNER) else None,
+                        team_id=team_id,
+                        active=bool(raw.get("active", True)),
+                    )
+                )
+    if errors:
+        raise InvalidRouting("Some fields are not valid.", fields=errors)
+    if rule_set.default_action != ActionKind.ASSIGN_USER:
+        rule_set.default_user_id = None
+    if rule_set.default_action not in (ActionKind.ASSIGN_POOL, ActionKind.ACCOUNT_OWNER):
+        rule_set.default_pool_id = None
+    rule_set.updated_at = clock.now()
+    rule_set.save()
+    if new_rules is not None:
+        rule_set.rules.all().delete()
+        RoutingRule.objects.bulk_create(new_rules)
+    fresh = selectors.get_rule_set(rule_set.pk)
+    return fresh if fresh is not None else rule_set
+
+
+@transaction.atomic
+def publish_rule_set(*, actor: User, rule_set_id: int) -> RuleSet:
+    """Publish a draft: the scope's published rule set is archived; new leads route by this one."""
+    _require_configure(actor)
+    rule_set = RuleSet.objects.filter(pk=rule_set_id).first()
+    if rule_set is None:
+        raise RuleSetNotFound("Rule set not found.")
+    _lock_scope(rule_set.team_id)
+    rule_set = RuleSet.objects.select_for_update().get(pk=rule_set_id)
+    if rule_set.status != RuleSetStatus.DRAFT:
+        raise NotADraft("Only drafts can be published.")
+    errors = rules_domain.validate_action(
+        rule_set.default_action, user_id=rule_set.default_user_id, pool_id=rule_set.default_pool_id, prefix="default_"
+    )
+    if errors:
+        raise InvalidRouting("Set the default action before publishing.", fields=errors)
+    now = clock.now()
+    _scope(RuleSet.objects.filter(status=RuleSetStatus.PUBLISHED), rule_set.team_id).update(
+        status=RuleSetStatus.ARCHIVED, updated_at=now
+    )
+    rule_set.status = RuleSetStatus.PUBLISHED
+    rule_set.published_at = now
+    rule_set.published_by = actor
+    rule_set.updated_at = now
+    rule_set.save(update_fields=["status", "published_at", "published_by", "updated_at"])
+    return rule_set
+
+
+@transaction.atomic
+def delete_draft(*, actor: User, rule_set_id: int) -> None:
+    _require_configure(actor)
+    rule_set = RuleSet.objects.select_for_update().filter(pk=rule_set_id).first()
+    if rule_set is None:
+        raise RuleSetNotFound("Rule set not found.")
+    if rule_set.status != RuleSetStatus.DRAFT:
+        raise NotADraft("Only drafts can be deleted.")
+    rule_set.delete()
+
+
+# --- pools, members, schedules, out of office ------------------------------------------------------
+
+
+def _tags(value: Any, key: str, errors: dict[str, list[str]]) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, str):
+        value = value.split(",")
+    if not isinstance(value, list | tuple) or len(value) > 50:
+        errors[key] = ["Give a list of at most 50 texts."]
+        return []
+    return sorted(eligibility.normalise_tags(value))
+
+
+_POOL_FIELDS = ("name", "team_id", "strategy", "required_skills", "match_language", "fallback", "fallback_user_id",
+                "active")  # fmt: skip
+
+
+def _apply_pool_data(pool: Pool, data: Mapping[str, Any], errors: dict[str, list[str]]) -> None:
+    for key in sorted(set(data) - set(_POOL_FIELDS)):
+        errors[key] = ["Unknown field."]
+    if "name" in data:
+        pool.name = str(data["name"] or "").strip()
+    if not pool.name:
+        errors["name"] = ["Give the pool a name."]
+    elif len(pool.name) > 120:
+        errors["name"] = ["At most 120 characters."]
+    elif Pool.objects.filter(name__iexact=pool.name).exclude(pk=pool.pk).exists():
+        errors["name"] = ["Another pool has this name."]
+    if "team_id" in data:
+        pool.team_id = _int_or_none(data["team_id"], "team_id", errors)
+    if "strategy" in data:
+        pool.strategy = str(data["strategy"] or "")
+    if pool.strategy not in PoolStrategy.values:
+        errors["strategy"] = [f"Choose one of: {', '.join(PoolStrategy.values)}."]
+    if "required_skills" in data:
+        pool.required_skills = _tags(data["required_skills"], "required_skills", errors)
+    if "match_language" in data:
+        pool.match_language = bool(data["match_language"])
+    if "fallback" in data:
+        pool.fallback = str(data["fallback"] or "")
+    if pool.fallback not in Fallback.values:
+        errors["fallback"] = [f"Choose one of: {', '.join(Fallback.values)}."]
+    if "fallback_user_id" in data:
+        pool.fallback_user_id = _int_or_none(data["fallback_user_id"], "fallback_user_id", errors)
+    if pool.fallback == Fallback.MANAGER and pool.fallback_user_id is None and "fallback_user_id" not in errors:
+        errors["fallback_user_id"] = ["Choose the manager who takes the leads nobody can."]
+    if "active" in data:
+        pool.active = bool(data["active"])
+    _check_targets(errors, prefix="", user_id=None, pool_id=None, team_id=pool.team_id)
+    if pool.fallback_user_id is not None and not User.objects.filter(pk=pool.fallback_user_id, is_active=True).exists():
+        errors["fallback_user_id"] = ["Unknown or inactive user."]
+
+
+@transaction.atomic
+def create_pool(*, actor: User, data: Mapping[str, Any]) -> Pool:
+    """Fields: name, team_id, strategy, required_skills, match_language, fallback, fallback_user_id, active;
+    optionally ``members`` (see :func:`set_members`)."""
+    _require_configure(actor)
+    now = clock.now()
+    pool = Pool(created_at=now, updated_at=now)
+    errors: dict[str, list[str]] = {}
+    _apply_pool_data(pool, {k: v for k, v in data.items() if k != "members"}, errors)
+    if errors:
+        raise InvalidRouting("Some fields are not valid.", fields=errors)
+    pool.save()
+    if "members" in data:
+        set_members(actor=actor, pool_id=pool.pk, members=data["members"])
+    return pool
+
+
+@transaction.atomic
+def update_pool(*, actor: User, pool_id: int, data: Mapping[str, Any]) -> Pool:
+    """Partial update of a pool (fields as :func:`create_pool`; ``members`` replaces the members)."""
+    _require_configure(actor)
+    pool = Pool.objects.select_for_update().filter(pk=pool_id).first()
+    if pool is None:
+        raise PoolNotFound("Pool not found.")
+    errors: dict[str, list[str]] = {}
+    _apply_pool_data(pool, {k: v for k, v in data.items() if k != "members"}, errors)
+    if errors:
+        raise InvalidRouting("Some fields are not valid.", fields=errors)
+    pool.updated_at = clock.now()
+    pool.save()
+    if "members" in data:
+        set_members(actor=actor, pool_id=pool.pk, members=data["members"])
+    return pool
+
+
+def _member_values(raw: Any, prefix: str, errors: dict[str, list[str]]) -> dict[str, Any] | None:
+    if not isinstance(raw, Mapping):
+        errors[prefix.rstrip(".")] = ["Give an object."]
+        return None
+    for key in sorted(set(raw) - {"id", "user_id", "weight", "skills", "languages", "capacity", "active"}):
+        errors[prefix + key] = ["Unknown field."]
+    user_id = _int_or_none(raw.get("user_id"), prefix + "user_id", errors)
+    if user_id is None and prefix + "user_id" not in errors:
+        errors[prefix + "user_id"] = ["Choose a rep."]
+    weight = _int_or_none(raw.get("weight", 1), prefix + "weight", errors)
+    if weight is not None and not 1 <= weight <= 1000:
+        errors[prefix + "weight"] = ["Between 1 and 1000."]
+    capacity = _int_or_none(raw.get("capacity"), prefix + "capacity", errors)
+    if capacity is not None and not 0 <= capacity <= 100000:
+        errors[prefix + "capacity"] = ["Between 0 and 100000 (empty: unlimited)."]
+    return {
+        "user_id": user_id,
+        "weight": weight or 1,
+        "skills": _tags(raw.get("skills"), prefix + "skills", errors),
+        "languages": _tags(raw.get("languages"), prefix + "languages", errors),
+        "capacity": capacity,
+        "active": bool(raw.get("active", True)),
+    }
+
+
+@transaction.atomic
+def set_members(*, actor: User, pool_id: int, members: Any) -> list[PoolMember]:
+    """Replace a pool's members: ``[{user_id, weight, skills, languages, capacity, active}]``. Members who
+    stay keep their round-robin state and counters."""
+    _require_configure(actor)
+    pool = Pool.objects.select_for_update().filter(pk=pool_id).first()
+    if pool is None:
+        raise PoolNotFound("Pool not found.")
+    errors: dict[str, list[str]] = {}
+    if not isinstance(members, list) or len(members) > 500:
+        raise InvalidRouting("Some fields are not valid.", fields={"members": ["Give a list of at most 500 members."]})
+    values = [_member_values(raw, f"members.{i}.", errors) for i, raw in enumerate(members)]
+    seen: set[int] = set()
+    user_ids = [v["user_id"] for v in values if v and v["user_id"] is not None]
+    known = set(User.objects.filter(pk__in=user_ids).values_list("id", flat=True))
+    for i, v in enumerate(values):
+        if v is None or v["user_id"] is None:
+            continue
+        if v["user_id"] not in known:
+            errors[f"members.{i}.user_id"] = ["Unknown user."]
+        elif v["user_id"] in seen:
+            errors[f"members.{i}.user_id"] = ["This rep is already a member."]
+        seen.add(v["user_id"])
+    if errors:
+        raise InvalidRouting("Some fields are not valid.", fields=errors)
+    existing = {m.user_id: m for m in PoolMember.objects.filter(pool=pool)}
+    PoolMember.objects.filter(pool=pool).exclude(user_id__in=seen).delete()
+    result: list[PoolMember] = []
+    for v in values:
+        if v is None:  # pragma: no cover - errors raised above
+            continue
+        member = existing.get(v["user_id"]) or PoolMember(pool=pool, user_id=v["user_id"])
+        for key in ("weight", "skills", "languages", "capacity", "active"):
+            setattr(member, key, v[key])
+        member.save()
+        result.append(member)
+    pool.rr_state = fairness.prune_state(
+        {int(k): float(x) for k, x in (pool.rr_state or {}).items()}, [m.pk for m in result]
+    )
+    pool.rr_state = {str(k): x for k, x in pool.rr_state.items()}
+    pool.updated_at = clock.now()
+    pool.save(update_fields=["rr_state", "updated_at"])
+    return result
+
+
+@transaction.atomic
+def delete_pool(*, actor: User, pool_id: int) -> None:
+    _require_configure(actor)
+    deleted, _ = Pool.objects.filter(pk=pool_id).delete()
+    if not deleted:
+        raise PoolNotFound("Pool not found.")
+
+
+@transaction.atomic
+def set_schedule(*, actor: User, user_id: int, time_zone: str, hours: Any) -> RepSchedule:
+    """A rep's weekly working hours (``{"mon": [["09:00", "18:00"]], …}``) in ``time_zone``. Reps may set
+    their own; admins and managers anyone's."""
+    if actor.pk != user_id:
+        _require_configure(actor)
+    errors: dict[str, list[str]] = {}
+    if not User.objects.filter(pk=user_id).exists():
+        errors["user_id"] = ["Unknown user."]
+    if not valid_time_zone(time_zone):
+        errors["time_zone"] = ["Unknown time zone (use an IANA name such as Europe/Madrid)."]
+    try:
+        parsed = parse_hours(hours)
+    except ScheduleError as exc:
+        errors.update(exc.fields)
+        parsed = {}
+    if errors:
+        raise InvalidRouting("Some fields are not valid.", fields=errors)
+    schedule, _created = RepSchedule.objects.update_or_create(
+        user_id=user_id,
+        defaults={"time_zone": time_zone, "hours": {d: [list(s) for s in spans] for d, spans in parsed.items()},
+                  "updated_at": clock.now()},
+    )  # fmt: skip
+    return schedule
+
+
+@transaction.atomic
+def clear_schedule(*, actor: User, user_id: int) -> None:
+    """Remove a rep's schedule: always on shift again."""
+    if actor.pk != user_id:
+        _require_configure(actor)
+    RepSchedule.objects.filter(user_id=user_id).delete()
+
+
+@transaction.atomic
+def add_out_of_office(*, actor: User, user_id: int, start: datetime, end: datetime, reason: str = "") -> OutOfOffice:
+    """The rep is away (never chosen) from ``start`` until ``end``."""
+    if actor.pk != user_id:
+        _require_configure(actor)
+    errors: dict[str, list[str]] = {}
+    if not User.objects.filter(pk=user_id).exists():
+        errors["user_id"] = ["Unknown user."]
+    if start is None:
+        errors["start"] = ["Give a start."]
+    if end is None:
+        errors["end"] = ["Give an end."]
+    elif start is not None and end <= start:
+        errors["end"] = ["The end must be after the start."]
+    if len(reason or "") > 200:
+        errors["reason"] = ["At most 200 characters."]
+    if errors:
+        raise InvalidRouting("Some fields are not valid.", fields=errors)
+    return OutOfOffice.objects.create(user_id=user_id, start=start, end=end, reason=(reason or "").strip(),
+                                      created_by=actor, created_at=clock.now())  # fmt: skip
+
+
+@transaction.atomic
+def delete_out_of_office(*, actor: User, out_of_office_id: int) -> None:
+    period = OutOfOffice.objects.filter(pk=out_of_office_id).first()
+    if period is None:
+        from embudo.core.exceptions import NotFound
+
+        raise NotFound("Out-of-office period not found.")
+    if actor.pk != period.user_id:
+        _require_configure(actor)
+    period.delete()
+
+
+# --- reactions ---------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def on_grade_changed(*, event_id: int) -> None:
+    """React to ``scoring.GradeChanged``: when the lead became hot, route it if unowned, else tell its
+    owner; then start the hot-lead SLA clocks. One transaction: a retried job redoes all or nothing."""
+    event = core_events.get_event(event_id)
+    payload = event.payload or {}
+    if event.lead_id is None or not payload.get("became_hot"):
+        return
+    lead = _load_lead(event.lead_id, lock=True)
+    if lead is None:
+        return
+    if lead.owner_id is None:
+        route_lead(lead.pk, trigger="hot")
+    else:
+        notifications_services.notify(
+            user_id=lead.owner_id,
+            kind="lead_hot",
+            title=gettext("Lead became hot: %(lead)s") % {"lead": str(lead)},
+            body=gettext("Score %(score)s.") % {"score": payload.get("score")},
+            lead_id=lead.pk,
+            url=_lead_url(lead.pk),
+            team_id=lead.team_id,
+        )
+    sla_services.start_clocks(lead_id=lead.pk, trigger="hot")
