@@ -1,0 +1,1 @@
+"""Pure SLA rules (no Django): the business-hours calendar."""
