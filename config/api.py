@@ -21,6 +21,7 @@ from embudo.notifications.api import router as notifications_router
 from embudo.predictive.api import router as predictive_router
 from embudo.routing.api import router as routing_router
 from embudo.scoring.api import router as scoring_router
+from embudo.scoring.api_lifecycle import router as scoring_lifecycle_router
 from embudo.sla.api import router as sla_router
 from embudo.tracking.api import router as tracking_router
 
@@ -35,7 +36,8 @@ api = NinjaAPI(
 api.add_router("/leads", leads_router)
 api.add_router("/me", accounts_router)
 api.add_router("/", dedupe_router)
-api.add_router("/", scoring_router)  # /scoring/…, /leads/{id}/score, /leads/{id}/lifecycle
+api.add_router("/", scoring_router)  # /scoring/…, /leads/{id}/score
+api.add_router("/", scoring_lifecycle_router)  # POST /leads/{id}/lifecycle, PUT /leads/{id}/bant
 api.add_router("/", tracking_router)  # /events
 api.add_router("/", routing_router)  # /routing/…, /leads/{id}/assignment, /speed-to-lead
 api.add_router("/notifications", notifications_router)

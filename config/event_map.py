@@ -5,7 +5,8 @@ Keys are event type names (``<context>.<EventClass>``); values are procrastinate
 """
 
 EVENT_SUBSCRIBERS: dict[str, list[str]] = {
-    "leads.LeadCreated": ["leads.refresh_company_stats"],
+    # Leads created outside intake (by hand in the UI) get their fit score here.
+    "leads.LeadCreated": ["leads.refresh_company_stats", "scoring.rescore_lead"],
     # An edit may change fit (rescore) or be the rep's first touch (SLA).
     "leads.LeadUpdated": ["leads.refresh_company_stats", "scoring.rescore_lead", "routing.on_lead_updated"],
     # Intake scores and routes in its own transaction (speed-to-lead); nothing left to react to.
@@ -16,4 +17,7 @@ EVENT_SUBSCRIBERS: dict[str, list[str]] = {
     "scoring.GradeChanged": ["routing.on_grade_changed"],
     # MQL/SQL start their SLAs; a rep's stage change is a first touch.
     "scoring.LifecycleChanged": ["routing.on_lifecycle_changed"],
+    "routing.LeadAssigned": [],  # timeline only (the owner is notified in the assigning transaction)
+    "sla.SlaMet": [],  # timeline only
+    "sla.SlaBreached": [],  # timeline only; escalation and reassignment happen in the breach job
 }

@@ -180,6 +180,9 @@ EMAIL_HOST_PASSWORD = os.environ.get("EMBUDO_EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("EMBUDO_EMAIL_USE_TLS", False)
 DEFAULT_FROM_EMAIL = os.environ.get("EMBUDO_DEFAULT_FROM_EMAIL", "Embudo <embudo@localhost>")
 ANYMAIL = {key[len("ANYMAIL_") :]: value for key, value in os.environ.items() if key.startswith("ANYMAIL_")}
+# Where people reach Embudo: links in notification emails and team webhooks.
+BASE_URL = os.environ.get("EMBUDO_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+NOTIFICATIONS_WEBHOOK_TIMEOUT = float(os.environ.get("EMBUDO_WEBHOOK_TIMEOUT", "5"))
 
 # Duplicates: score each new lead against fuzzy candidates during intake (else only the background scan).
 DEDUPE_FUZZY_AT_INTAKE = env_bool("EMBUDO_DEDUPE_FUZZY_AT_INTAKE", False)

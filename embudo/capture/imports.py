@@ -71,6 +71,7 @@ from embudo.capture.domain import enrich, normalize, survivorship
 from embudo.capture.models import Channel, FieldMapping, ImportJob, ImportStatus
 from embudo.core import clock
 from embudo.core.exceptions import DomainError
+from embudo.scoring import services as scoring_services
 
 CHUNK_ROWS = 20_000
 # Rows applied per transaction (one checkpoint each); normalization of the next batch overlaps.
@@ -1189,8 +1190,14 @@ def _refresh_company_stats(run: Callable[..., int], now: Any) -> None:
 
 
 # Subscribers (config/event_map.py) that have a set-based equivalent for a whole import.
+def _handled_by_apply_scoring_and_routing(run: Callable[..., int], now: Any) -> None:
+    del run, now
+
+
 BULK_REACTIONS: dict[str, Callable[[Callable[..., int], Any], None]] = {
     "leads.refresh_company_stats": _refresh_company_stats,
+    "scoring.rescore_lead": _handled_by_apply_scoring_and_routing,
+    "routing.on_lead_updated": _handled_by_apply_scoring_and_routing,
 }
 IMPORT_EVENT_TYPES = ("leads.LeadCreated", "leads.LeadUpdated", "capture.LeadCaptured")
 
@@ -1216,7 +1223,31 @@ def _react(run: Callable[..., int], now: Any) -> None:
                 task.batch_defer(*({"event_id": i} for i in ids[start : start + 1000]))
 
 
+# Imports up to this many new unowned leads route them (one job); bigger ones are a migration of
+# existing data: their leads wait in the team queue for a manager, as the import page says.
+ROUTE_IMPORTED_MAX = 5000
+
+
 def _apply_scoring_and_routing(run: Callable[..., int]) -> None:
-    """Hook point: scoring and routing apply here, set-based over ``import_target`` (the created and
-    merged leads of this import), in the import's transaction, when those contexts land."""
+    """Score the created and merged leads of this batch (set-based, in the import's transaction), and
+    route the new unowned ones when the batch is small enough to be a list, not a migration."""
     del run
+    with connection.cursor() as cursor:
+        cursor.execute("""
+            SELECT coalesce(t.lead_id, t.new_id), t.created AND l.owner_id IS NULL
+            FROM import_target t JOIN leads_lead l ON l.id = coalesce(t.lead_id, t.new_id)
+            WHERE t.lead_id IS NOT NULL OR t.created ORDER BY 1
+        """)  # fmt: skip
+        rows = cursor.fetchall()
+    lead_ids = [int(r[0]) for r in rows]
+    for start in range(0, len(lead_ids), SCORE_CHUNK):
+        scoring_services.score_leads(lead_ids[start : start + SCORE_CHUNK], cause="import")
+    unowned = [int(r[0]) for r in rows if r[1]]
+    if unowned and len(unowned) <= ROUTE_IMPORTED_MAX:
+        task = procrastinate_app.configure_task("routing.route_leads")
+        for start in range(0, len(unowned), 1000):
+            chunk: list[Any] = list(unowned[start : start + 1000])
+            task.defer(lead_ids=chunk, trigger="import")
+
+
+SCORE_CHUNK = 20000

@@ -31,6 +31,7 @@ from embudo.leads import selectors as leads_selectors
 from embudo.leads import services as leads_services
 from embudo.routing import services as routing_services
 from embudo.scoring import services as scoring_services
+from embudo.tracking import services as tracking_services
 
 if TYPE_CHECKING:
     from embudo.leads.models import Lead
@@ -308,13 +309,14 @@ def _process(submission: Submission) -> Lead | None:
                                    landing_page=context.landing_page)  # fmt: skip
     _record_attribution(lead.pk, touch, submission)
     _record_consents(lead.pk, lead_input.consents, submission, values.get("language", ""))
+    tracking_services.stitch_from_submission(lead_id=lead.pk, payload=submission.payload)
     # Score, then route (rules may test the grade), in this transaction: the API answers with both.
     score_change = scoring_services.score_leads([lead.pk], cause="captured", actor_id=submission.actor_id).get(lead.pk)
     if score_change is not None:
         lead.score, lead.grade = score_change.score, score_change.grade
     routed = routing_services.route_at_intake(
         lead_id=lead.pk, created=created, received_at=submission.received_at, stored_at=stored_at,
-        scored_at=clock.now(),
+        scored_at=clock.now(), form_id=submission.form_id,
     )  # fmt: skip
     if routed is not None:
         lead.owner_id, lead.team_id = routed.owner_id, routed.team_id

@@ -28,6 +28,12 @@ from embudo.core.models import DomainEvent
 from embudo.demo import catalog
 from embudo.demo.catalog import Region
 from embudo.leads.models import Company, Lead
+from embudo.notifications import demo as notifications_demo
+from embudo.predictive import demo as predictive_demo
+from embudo.routing import demo as routing_demo
+from embudo.scoring import demo as scoring_demo
+from embudo.sla import demo as sla_demo
+from embudo.tracking import demo as tracking_demo
 
 SEED = 20260101
 DAYS = 180
@@ -372,6 +378,7 @@ def load_demo_data(
                 [list(company_ids.values())],
             )
     ensure_demo_forms(team_ids)
+    seed_contexts(users=users)
     result = DemoResult(
         personas=list(PERSONAS),
         password=password,
@@ -386,6 +393,22 @@ def load_demo_data(
         f"{result.created_events} events created.",
     )
     return result
+
+
+def seed_contexts(*, users: dict[str, User]) -> None:
+    """Each context's demo configuration, in the order the product flows: score the leads (a published
+    model), then route (rule sets, pools), time (SLA policies), notify, track, and learn from outcomes
+    (closes some older leads as won/lost and trains the predictive model). Each step is idempotent."""
+    teams = {team.name: team for team in accounts_selectors.list_teams()}
+    for seed in (
+        scoring_demo.seed_demo,
+        routing_demo.seed_demo,
+        sla_demo.seed_demo,
+        notifications_demo.seed_demo,
+        tracking_demo.seed_demo,
+        predictive_demo.seed_demo,
+    ):
+        seed(teams=teams, users=users)
 
 
 def credentials_table(result: DemoResult) -> str:

@@ -273,11 +273,14 @@ def test_reconciliation_explains_every_submission(api: Api) -> None:
 def test_capture_query_count_is_bounded(api: Api, django_assert_max_num_queries: Any) -> None:
     api.post({"email": "warm@example.com"})  # warm caches (content types, token)
     # token; store the submission; savepoint; company read + insert; one lookup by email or phone;
-    # insert lead; LeadCreated + its job; attribution upsert; LeadCaptured; finish; release; commit.
-    with django_assert_max_num_queries(16):
+    # insert lead; LeadCreated + its job; attribution upsert; LeadCaptured; finish; release; commit;
+    # scoring: the published model (none here); routing: the lead's team and rule set (none), the
+    # speed-to-lead marks; +1 when a per-process cache (published model / rule set) is cold. With a model
+    # and pools configured, see test_intake_full_path.py.
+    with django_assert_max_num_queries(21):
         response = api.post({"email": "q@example.com", "first_name": "Q", "company_domain": "q.example"})
     assert response.status_code == 201
-    with django_assert_max_num_queries(15):  # known company: no insert
+    with django_assert_max_num_queries(20):  # known company: no insert
         response = api.post({"email": "r@example.com", "first_name": "R", "company_domain": "q.example"})
     assert response.status_code == 201
 

@@ -42,6 +42,30 @@ class Command(BaseCommand):
         ds.add_argument("--min-leads", type=int, default=1_000_000, help="Refuse to run below this many leads.")
         ds.add_argument("--output-dir", type=Path, default=None)
         self._add_dedupe_arguments(sub)
+        sc = sub.add_parser(
+            "scoring", help="Rescore 1M leads after publishing, backtest, event ingestion with scoring."
+        )
+        sc.add_argument("--min-leads", type=int, default=1_000_000)
+        sc.add_argument("--no-events", action="store_true", help="Skip the event ingestion figure.")
+        sc.add_argument("--output-dir", type=Path, default=None)
+        self._add_routing_arguments(sub)
+        pr = sub.add_parser("predictive", help="Conversion model vs naive-Bayes baseline on UCI Bank Marketing.")
+        pr.add_argument("--seed", type=int, default=42)
+        pr.add_argument("--output-dir", type=Path, default=None)
+
+    def _add_routing_arguments(self, sub: Any) -> None:
+        stl = sub.add_parser("speed-to-lead", help="POST /api/v1/leads at a sustained rate: received → assigned.")
+        stl.add_argument("--seconds", type=float, default=60.0)
+        stl.add_argument("--rate", type=float, default=100.0, help="Leads per second (open loop).")
+        stl.add_argument("--clients", type=int, default=16)
+        stl.add_argument("--workers", type=int, default=2)
+        stl.add_argument("--threads", type=int, default=4)
+        stl.add_argument("--port", type=int, default=0)
+        stl.add_argument("--output-dir", type=Path, default=None)
+        rf = sub.add_parser("routing-fairness", help="100,000 picks through the real pick (row locks), weighted pool.")
+        rf.add_argument("--assignments", type=int, default=100_000)
+        rf.add_argument("--threads", type=int, default=4)
+        rf.add_argument("--output-dir", type=Path, default=None)
 
     def _add_dedupe_arguments(self, sub: Any) -> None:
         dd = sub.add_parser("dedupe", help="Embudo's matcher and splink on FEBRL (needs `uv sync --group bench`).")
@@ -89,6 +113,12 @@ class Command(BaseCommand):
             self._dedupe(name, options)
         elif name in ("dedupe-lookup", "dedupe-scan"):
             self._dedupe_lookup(options)
+        elif name == "predictive":
+            self._predictive(options)
+        elif name == "scoring":
+            self._scoring(options)
+        elif name in ("speed-to-lead", "routing-fairness"):
+            self._routing(name, options)
         else:  # pragma: no cover - argparse rejects it
             raise CommandError(f"Unknown benchmark {name!r}.")
 
@@ -207,6 +237,51 @@ class Command(BaseCommand):
         except pages.NotSeeded as exc:
             raise CommandError(str(exc)) from exc
         self.stdout.write(report.table(["figure", "value"], list(outcome.figures.items())))
+        path = report.write_result(name, parameters=outcome.parameters, figures=outcome.figures,
+                                   extra=outcome.extra, output_dir=options["output_dir"])  # fmt: skip
+        self.stdout.write(f"\nWrote {path}")
+
+    def _predictive(self, options: dict[str, Any]) -> None:
+        from embudo.bench import predictive
+
+        try:
+            outcome = predictive.run(seed=options["seed"])
+        except predictive.MissingBenchData as exc:
+            raise CommandError(str(exc)) from exc
+        self.stdout.write(report.table(["figure", "model", "baseline (naive Bayes)"], predictive.rows(outcome)))
+        path = report.write_result("predictive", parameters=outcome.parameters, figures=outcome.figures,
+                                   extra=outcome.extra, output_dir=options["output_dir"])  # fmt: skip
+        self.stdout.write(f"\nWrote {path}")
+
+    def _scoring(self, options: dict[str, Any]) -> None:
+        from embudo.bench import pages, scoring
+
+        try:
+            outcome = scoring.run(min_leads=options["min_leads"], events=not options["no_events"], stdout=self.stdout)
+        except pages.NotSeeded as exc:
+            raise CommandError(str(exc)) from exc
+        self.stdout.write(report.table(["figure", "value"], list(outcome.figures.items())))
+        path = report.write_result("scoring", parameters=outcome.parameters, figures=outcome.figures,
+                                   extra=outcome.extra, output_dir=options["output_dir"])  # fmt: skip
+        self.stdout.write(f"\nWrote {path}")
+
+    def _routing(self, name: str, options: dict[str, Any]) -> None:
+        from embudo.bench import routing
+
+        if name == "speed-to-lead":
+            outcome = routing.run_speed(
+                seconds=options["seconds"], rate=options["rate"], clients=options["clients"],
+                workers=options["workers"], threads=options["threads"], port=options["port"], stdout=self.stdout,
+            )  # fmt: skip
+        else:
+            outcome = routing.run_fairness(
+                assignments=options["assignments"], threads=options["threads"], stdout=self.stdout
+            )
+        rows = [(k, v) for k, v in outcome.figures.items() if not isinstance(v, dict)]
+        for k, v in outcome.figures.items():
+            if isinstance(v, dict):
+                rows += [(f"{k} {sub}", value) for sub, value in v.items()]
+        self.stdout.write(report.table(["figure", "value"], rows))
         path = report.write_result(name, parameters=outcome.parameters, figures=outcome.figures,
                                    extra=outcome.extra, output_dir=options["output_dir"])  # fmt: skip
         self.stdout.write(f"\nWrote {path}")
