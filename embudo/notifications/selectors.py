@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import BooleanField, ExpressionWrapper, Q, QuerySet
+from django.db.models import BooleanField, ExpressionWrapper, OuterRef, Q, QuerySet, Subquery
 
 from embudo.accounts import selectors as accounts_selectors
 from embudo.accounts.models import User
@@ -31,6 +31,28 @@ def list_notifications(user_id: int, *, offset: int = 0, limit: int = 50) -> lis
 
 def get_notification_of(user_id: int, notification_id: int) -> Notification | None:
     return Notification.objects.filter(user_id=user_id, pk=notification_id).first()
+
+
+def get_recipient(user_id: int, kind: str) -> tuple[domain.Channels, str]:
+    """The channels ``user_id`` wants for ``kind`` and their language, in one query."""
+    row = (
+        User.objects.filter(pk=user_id)
+        .annotate(
+            pref_in_app=Subquery(
+                NotificationPreference.objects.filter(user_id=OuterRef("pk"), kind=kind).values("in_app")[:1]
+            ),
+            pref_email=Subquery(
+                NotificationPreference.objects.filter(user_id=OuterRef("pk"), kind=kind).values("email")[:1]
+            ),
+        )
+        .values_list("language", "pref_in_app", "pref_email")
+        .first()
+    )
+    if row is None:
+        return domain.channels_for(kind, None), ""
+    language, in_app, email = row
+    saved = domain.Channels(in_app=in_app, email=email) if in_app is not None else None
+    return domain.channels_for(kind, saved), str(language or "")
 
 
 def get_channels(user_id: int, kind: str) -> domain.Channels:

@@ -19,6 +19,7 @@ from django.core.mail import send_mail
 from django.db import transaction
 from django.urls import reverse
 from django.utils import translation
+from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 from procrastinate.contrib.django import app as procrastinate_app
 
@@ -52,24 +53,32 @@ def notify(
     *,
     user_id: int,
     kind: str,
-    title: str,
-    body: str = "",
+    title: str | Promise,
+    body: str | Promise = "",
+    params: Mapping[str, Any] | None = None,
     lead_id: int | None = None,
     url: str = "",
     team_id: int | None = None,
 ) -> int | None:
     """Notify ``user_id`` (``kind`` e.g. "lead_assigned", "sla_reminder", "sla_breached", "lead_hot").
 
+    ``title`` and ``body`` may be lazy translations (``gettext_lazy``) with ``%(name)s`` placeholders filled
+    from ``params``: they are rendered in the recipient's language, not the language of the request or job
+    that caused the notification.
+
     In the caller's transaction: the in-app row (if the user wants it), the email job (if wanted) and one
     webhook job per active webhook of ``team_id`` that wants ``kind``; all commit or roll back with the
-    caller's writes. For "lead_assigned" it also records the speed-to-lead "notified" mark.
+    caller's writes. (Routing records the speed-to-lead "notified" mark with its other marks.)
 
     Returns the in-app notification id (None if the user's preferences mute this kind in the app).
     """
-    title = title[: domain.MAX_TITLE]
+    channels, language = selectors.get_recipient(user_id, kind)
+    with translation.override(language or settings.LANGUAGE_CODE):
+        values = {k: str(v) for k, v in (params or {}).items()}
+        title = (str(title) % values if values else str(title))[: domain.MAX_TITLE]
+        body = str(body) % values if values and body else str(body)
     url = url[: domain.MAX_URL]
     now = clock.now()
-    channels = selectors.get_channels(user_id, kind)
     notification_id: int | None = None
     with transaction.atomic(savepoint=False):
         if channels.in_app:
@@ -89,17 +98,7 @@ def notify(
                 procrastinate_app.configure_task("notifications.post_webhook").defer(
                     webhook_id=webhook_id, payload=payload
                 )
-        if kind == domain.LEAD_ASSIGNED and lead_id is not None:
-            _mark_notified(lead_id, now)
     return notification_id
-
-
-def _mark_notified(lead_id: int, at: Any) -> None:
-    from embudo.routing import services as routing_services  # lazy: routing calls notify
-
-    mark = getattr(routing_services, "mark_speed", None)
-    if mark is not None:
-        mark(lead_id, notified=at)
 
 
 # --- in-app ------------------------------------------------------------------------------------------

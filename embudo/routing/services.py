@@ -26,7 +26,7 @@ from typing import Any
 from django.db import connection, transaction
 from django.db.models import QuerySet
 from django.urls import NoReverseMatch, reverse
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_lazy
 
 from embudo.accounts.models import Team, User
 from embudo.core import clock
@@ -525,7 +525,8 @@ def _apply(
         notifications_services.notify(
             user_id=decision.owner_id,
             kind="lead_assigned",
-            title=gettext("New lead assigned: %(lead)s") % {"lead": str(lead)},
+            title=gettext_lazy("New lead assigned: %(lead)s"),
+            params={"lead": str(lead)},
             body=assignment.reason,
             lead_id=lead.pk,
             url=url,
@@ -537,8 +538,8 @@ def _apply(
             notifications_services.notify(
                 user_id=manager_id,
                 kind="routing_no_eligible",
-                title=gettext("Nobody eligible in pool %(pool)s for %(lead)s")
-                % {"pool": decision.pool_name, "lead": str(lead)},
+                title=gettext_lazy("Nobody eligible in pool %(pool)s for %(lead)s"),
+                params={"pool": decision.pool_name, "lead": str(lead)},
                 body=assignment.reason,
                 lead_id=lead.pk,
                 url=url,
@@ -639,7 +640,8 @@ def reassign_to_next_eligible(*, lead_id: int, reason: str, actor_id: int | None
             notifications_services.notify(
                 user_id=manager_id,
                 kind="routing_no_eligible",
-                title=gettext("Nobody else eligible to take over %(lead)s") % {"lead": str(lead)},
+                title=gettext_lazy("Nobody else eligible to take over %(lead)s"),
+                params={"lead": str(lead)},
                 body=reason,
                 lead_id=lead.pk,
                 url=_lead_url(lead.pk),
@@ -1239,8 +1241,9 @@ def on_grade_changed(*, event_id: int) -> None:
         notifications_services.notify(
             user_id=lead.owner_id,
             kind="lead_hot",
-            title=gettext("Lead became hot: %(lead)s") % {"lead": str(lead)},
-            body=gettext("Score %(score)s.") % {"score": payload.get("score")},
+            title=gettext_lazy("Lead became hot: %(lead)s"),
+            body=gettext_lazy("Score %(score)s."),
+            params={"lead": str(lead), "score": payload.get("score")},
             lead_id=lead.pk,
             url=_lead_url(lead.pk),
             team_id=lead.team_id,

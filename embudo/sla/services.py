@@ -22,6 +22,7 @@ from typing import Any
 from django.db import IntegrityError, connection, transaction
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from procrastinate.contrib.django import app as procrastinate_app
 
 from embudo.accounts import selectors as accounts_selectors
@@ -213,9 +214,9 @@ def send_reminder(clock_id: int) -> bool:
         left = max(1, round((c.due_at - now).total_seconds() / 60))
         _notify(
             user_id=c.owner_id, kind="sla_reminder", lead_id=c.lead_id, team_id=c.team_id, url=_lead_url(c.lead_id),
-            title=_("Contact %(lead)s: %(policy)s is due in %(minutes)s min")
-            % {"lead": c.lead, "policy": c.policy.name, "minutes": left},
-            body=_("Log a call, email, WhatsApp or meeting to meet the service level."),
+            title=gettext_lazy("Contact %(lead)s: %(policy)s is due in %(minutes)s min"),
+            params={"lead": c.lead, "policy": c.policy.name, "minutes": left},
+            body=gettext_lazy("Log a call, email, WhatsApp or meeting to meet the service level."),
         )  # fmt: skip
         return True
 
@@ -252,9 +253,10 @@ def breach_clock(clock_id: int) -> bool:
             _notify(
                 user_id=manager_id, kind="sla_breached", lead_id=c.lead_id, team_id=lead.team_id,
                 url=_lead_url(c.lead_id),
-                title=_("SLA breached: %(policy)s on %(lead)s") % {"policy": policy.name, "lead": lead},
-                body=_("%(owner)s did not touch the lead by the deadline.")
-                % {"owner": c.owner.display_name if c.owner else _("Nobody")},
+                title=gettext_lazy("SLA breached: %(policy)s on %(lead)s"),
+                body=gettext_lazy("%(owner)s did not touch the lead by the deadline."),
+                params={"policy": policy.name, "lead": lead,
+                        "owner": c.owner.display_name if c.owner else gettext_lazy("Nobody")},
             )  # fmt: skip
         new_owner = _reassign(c) if policy.reassign else None
         reassigned_name = ""

@@ -195,3 +195,20 @@ def test_a_real_worker_sends_the_email_over_smtp(empty_job_queue: None, settings
     assert "Ana from Madrid" in message.get_content()
     mine = ProcrastinateJob.objects.filter(task_name__startswith="notifications.")
     assert set(mine.values_list("status", flat=True)) == {"succeeded"}
+
+
+def test_lazy_titles_are_rendered_in_each_recipients_language() -> None:
+    from django.utils import translation
+    from django.utils.translation import gettext_lazy
+
+    spanish = UserFactory.create(language="es")
+    english = UserFactory.create(language="en")
+    with translation.override("en"):  # the request or job that caused it speaks English
+        for user in (spanish, english):
+            services.notify(
+                user_id=user.pk, kind=domain.LEAD_ASSIGNED, title=gettext_lazy("New lead assigned: %(lead)s"),
+                params={"lead": "Ana Díaz"}, lead_id=None,
+            )  # fmt: skip
+    titles = dict(Notification.objects.values_list("user_id", "title"))
+    assert titles[english.pk] == "New lead assigned: Ana Díaz"
+    assert titles[spanish.pk] != titles[english.pk] and titles[spanish.pk].endswith("Ana Díaz")
