@@ -169,6 +169,9 @@ def test_a_rep_disqualifies_a_lead_and_completes_bant(page: Any, live_server: An
     panel.get_by_text("4/4 known").wait_for()
     assert panel.get_by_test_id("lifecycle-stage").inner_text() == "Sales qualified"
     assert Lead.objects.get(pk=good.pk).lifecycle_stage == "sql"
+    # The page header and the timeline follow the panel without a reload.
+    page.locator("#lead-chips .stage").filter(has_text="Sales qualified").wait_for()
+    page.locator("#lead-timeline").get_by_text("Sales qualified").first.wait_for()
 
     # Phone width: the panel fits (no sideways scrolling) and is keyboard operable.
     page.set_viewport_size({"width": 390, "height": 844})
