@@ -33,6 +33,7 @@ from embudo.dedupe.events import LeadsMerged, MergeUndone
 from embudo.dedupe.models import CandidateStatus, DuplicateCandidate, LeadKey, Merge, ScanState
 from embudo.leads import selectors as leads_selectors
 from embudo.leads.models import Lead
+from embudo.sla import services as sla_services
 
 logger = logging.getLogger(__name__)
 
@@ -46,6 +47,10 @@ MERGE_FIELDS = (
 # Higher wins when both values are known ("most trusted source"); equal trust → the most recent value.
 SOURCE_TRUST = {"manual": 3, "crm": 3, "import": 2, "csv_import": 2, "api": 1}
 _DEDUPE_TABLES = ("dedupe_duplicatecandidate", "dedupe_merge", "dedupe_scanstate", "dedupe_leadkey")
+# Derived state a merge does not move: the survivor is rescored from its (now larger) history by the
+# LeadsMerged event's job, and the merged lead's ledger stays under its id, so an undo restores a lead
+# whose stored score still equals its ledger.
+_NOT_MOVED = ("scoring_scoreentry", "scoring_scorecontribution")
 
 
 def can_manage_duplicates(user: User) -> bool:
@@ -271,7 +276,7 @@ def _lead_tables() -> list[tuple[type[models.Model], models.Field[Any, Any]]]:
     """Every model (but Lead and dedupe's own) with a ``lead_id`` column: a merge moves their rows."""
     found = []
     for model in apps.get_models():
-        if model is Lead or model._meta.db_table in _DEDUPE_TABLES or not model._meta.managed:
+        if model is Lead or model._meta.db_table in (*_DEDUPE_TABLES, *_NOT_MOVED) or not model._meta.managed:
             continue
         for f in model._meta.concrete_fields:
             if f.attname == "lead_id":
@@ -325,6 +330,8 @@ def merge_leads(
             changes["custom_fields"] = [survivor_snap["custom_fields"], custom]
         if merged.created_at < survivor.created_at:
             changes["created_at"] = [survivor_snap["created_at"], merged_snap["created_at"]]
+        # One person, one live commitment per SLA policy: the survivor's open clock keeps timing.
+        sla_services.cancel_clocks_taken_over_by_merge(merged_id=merged_id, survivor_id=survivor_id)
         moved, one_to_one = _move_rows(merged_id=merged_id, survivor_id=survivor_id)
         # Delete first: the survivor may take the merged lead's email (unique index).
         Lead.objects.filter(pk=merged_id).delete()

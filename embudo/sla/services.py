@@ -402,3 +402,13 @@ def add_holiday(*, actor: User, day: Any, name: str, team_id: int | None = None)
 def delete_holiday(*, actor: User, holiday_id: int) -> None:
     _require_manager(actor)
     Holiday.objects.filter(pk=holiday_id).delete()
+
+
+def cancel_clocks_taken_over_by_merge(*, merged_id: int, survivor_id: int) -> int:
+    """Before a merge moves the merged lead's clocks to the survivor: cancel its open clocks for policies
+    the survivor already has an open clock for (one open clock per lead and policy). Returns how many."""
+    return SlaClock.objects.filter(
+        lead_id=merged_id,
+        status=ClockStatus.OPEN,
+        policy_id__in=SlaClock.objects.filter(lead_id=survivor_id, status=ClockStatus.OPEN).values("policy_id"),
+    ).update(status=ClockStatus.CANCELLED, closed_at=clock.now())
