@@ -79,8 +79,9 @@ def test_merging_two_leads_with_open_clocks_of_one_policy_keeps_the_survivors() 
     admin = UserFactory.create(role=Role.ADMIN)
     sla_demo.seed_demo(teams={"Iberia": team}, users={rep.email: rep, admin.email: admin})
     meta = capture_services.SubmissionMeta()
-    ids = [capture_services.capture(channel="api", payload={"email": e, "first_name": "Ana"}, meta=meta).lead_id
-           for e in ("ana@acme.es", "ana.d@gmail.com")]  # fmt: skip
+    results = [capture_services.capture(channel="api", payload={"email": e, "first_name": "Ana"}, meta=meta)
+               for e in ("ana@acme.es", "ana.d@gmail.com")]  # fmt: skip
+    ids = [int(r.lead_id or 0) for r in results]
     a, b = ids
     assert a and b
     Lead.objects.filter(pk__in=ids).update(owner=rep, team=team)
