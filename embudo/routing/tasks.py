@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.db import transaction
 from procrastinate.contrib.django import app
 
 from embudo.core import events as core_events
@@ -53,3 +54,12 @@ def on_lifecycle_changed(event_id: int) -> None:
     if _is_rep(event.actor_id):
         sla_services.record_touch(lead_id=event.lead_id, kind="stage_change", at=event.occurred_at,
                                   actor_id=event.actor_id)  # fmt: skip
+
+
+@app.task(name="routing.route_leads", retry=5)
+def route_leads(lead_ids: list[int], trigger: str) -> None:
+    """Route leads that arrived without an owner in bulk (a CSV import), one transaction each, in order;
+    idempotent (an owned lead is skipped)."""
+    for lead_id in lead_ids:
+        with transaction.atomic():
+            services.route_lead(lead_id, trigger=trigger)

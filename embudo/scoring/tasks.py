@@ -1,5 +1,6 @@
 """Jobs of the scoring context: take ids, load, call one service; idempotent."""
 
+from django.db import transaction
 from procrastinate.contrib.django import app
 
 from embudo.core import events as core_events
@@ -14,6 +15,13 @@ def rescore_lead(event_id: int) -> None:
         return  # intake and imports score the leads they create in their own transaction
     if event.lead_id is not None:
         services.score_leads([event.lead_id], cause=event.type, event_id=event.pk, actor_id=event.actor_id)
+
+
+@app.task(name="scoring.score_leads", retry=5)
+def score_leads(lead_ids: list[int], cause: str) -> None:
+    """Score leads created or changed in bulk (a CSV import batch) soon after they are stored."""
+    with transaction.atomic():
+        services.score_leads(lead_ids, cause=cause)
 
 
 @app.task(name="scoring.rescore_version", retry=3)
