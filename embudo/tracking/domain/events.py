@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 BUILTIN_TYPES = (
     "page_view", "form_submitted", "email_opened", "email_clicked", "email_replied", "content_downloaded",
@@ -172,8 +173,27 @@ MAX_PAGE_VALUE = 2000
 
 
 def page_view_properties(raw: Mapping[str, Any]) -> dict[str, str]:
-    """Only the keys the snippet sends for a page view, as bounded strings."""
-    return {k: str(raw[k])[:MAX_PAGE_VALUE] for k in PAGE_VIEW_KEYS if isinstance(raw.get(k), str) and raw[k]}
+    """Only the keys the snippet sends for a page view, as bounded strings; page and referrer URLs
+    lose their query string and fragment except ``utm_*`` (see ``url_without_personal_data``)."""
+    props = {k: str(raw[k])[:MAX_PAGE_VALUE] for k in PAGE_VIEW_KEYS if isinstance(raw.get(k), str) and raw[k]}
+    for key in ("url", "referrer"):
+        if key in props:
+            props[key] = url_without_personal_data(props[key])
+    return props
+
+
+def url_without_personal_data(url: str) -> str:
+    """``https://shop.example/p?email=ana@x.es&utm_source=ads#t`` → ``https://shop.example/p?utm_source=ads``.
+
+    Query strings and fragments often carry personal data (emails, names, reset tokens, search terms),
+    and a website's visitors consented to analytics, not to that: only the campaign (``utm_*``)
+    parameters are kept, which attribution needs. Credentials in the authority are dropped too."""
+    parts = urlsplit(url)
+    campaign = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=False) if k.startswith("utm_")]
+    host = parts.hostname or ""
+    if parts.port is not None:
+        host = f"{host}:{parts.port}"
+    return urlunsplit((parts.scheme, host, parts.path, urlencode(campaign), ""))
 
 
 def normalize_origin(value: str) -> str:

@@ -79,3 +79,32 @@ def test_page_view_properties_keep_only_the_snippet_keys() -> None:
 def test_clean_event_never_raises_and_returns_one_of_event_or_errors(raw: dict[str, object]) -> None:
     event, errors = domain.clean_event(raw, now=NOW)
     assert (event is None) == bool(errors)
+
+
+def test_page_urls_keep_only_campaign_parameters() -> None:
+    props = domain.page_view_properties(
+        {
+            "url": "https://user:pw@Shop.example:8443/reset?token=s3cr3t&email=ana%40x.es&utm_source=ads&utm_medium=cpc#me",
+            "referrer": "https://search.example/q?q=ana+garcia+phone",
+            "path": "/reset",
+        }
+    )
+    assert props["url"] == "https://shop.example:8443/reset?utm_source=ads&utm_medium=cpc"
+    assert props["referrer"] == "https://search.example/q"
+    assert props["path"] == "/reset"
+
+
+@given(
+    st.dictionaries(
+        st.text(alphabet="abcdefghij_", min_size=1, max_size=8), st.text(min_size=1, max_size=12), max_size=5
+    )
+)
+def test_no_non_campaign_parameter_survives(params: dict[str, str]) -> None:
+    from urllib.parse import parse_qsl, urlencode, urlsplit
+
+    cleaned = domain.url_without_personal_data("https://a.example/p?" + urlencode(params) + "#frag")
+    parts = urlsplit(cleaned)
+    kept = dict(parse_qsl(parts.query))
+    assert all(k.startswith("utm_") for k in kept)
+    assert set(kept) <= {k for k in params if k.startswith("utm_")}
+    assert parts.fragment == "" and parts.path == "/p"

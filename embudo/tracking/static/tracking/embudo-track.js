@@ -59,10 +59,19 @@
   function event(type, properties) {
     return { type: type, properties: properties || {}, id: randomId(), timestamp: new Date().toISOString() };
   }
+  function withoutPersonalData(u) {
+    var kept = new URLSearchParams();
+    u.searchParams.forEach(function (value, key) { if (key.indexOf("utm_") === 0) { kept.append(key, value); } });
+    var query = kept.toString();
+    return u.origin + u.pathname + (query ? "?" + query : "");
+  }
   function pageProperties() {
     var here = new URL(window.location.href);
-    var props = { url: here.href, path: here.pathname, title: document.title || "" };
-    if (document.referrer) { props.referrer = document.referrer; }
+    // Query strings and fragments may carry personal data: only utm_* parameters leave the page.
+    var props = { url: withoutPersonalData(here), path: here.pathname, title: document.title || "" };
+    if (document.referrer) {
+      try { props.referrer = withoutPersonalData(new URL(document.referrer)); } catch (e) { /* not a URL */ }
+    }
     UTM.forEach(function (key) { var v = here.searchParams.get(key); if (v) { props[key] = v; } });
     return props;
   }
