@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.db import connection, transaction
 from procrastinate import exceptions as procrastinate_exceptions
@@ -100,6 +100,7 @@ class ImportResult:
     won: int
     skipped: int
     replaced: int
+    personal_columns: list[str] = field(default_factory=list)  # identity columns, not stored
 
 
 def import_outcomes(
@@ -126,7 +127,7 @@ def import_outcomes(
             batch_size=2000,
         )  # fmt: skip
     return ImportResult(source_file=source_file, rows=len(data.rows), won=data.positives, skipped=data.skipped,
-                        replaced=replaced)  # fmt: skip
+                        replaced=replaced, personal_columns=data.personal_columns)  # fmt: skip
 
 
 def delete_imported(*, source_file: str) -> int:

@@ -140,6 +140,12 @@ def import_outcomes(request: HttpRequest) -> HttpResponse:
                     _("Imported %(rows)s outcomes (%(won)s won) from %(file)s.")
                     % {"rows": result.rows, "won": result.won, "file": result.source_file},
                 )
+                if result.personal_columns:
+                    messages.info(
+                        request,
+                        _("Not stored, as personal data not needed to learn: %(columns)s.")
+                        % {"columns": ", ".join(result.personal_columns)},
+                    )
                 return redirect("predictive:home")
     return render(request, "predictive/import.html", {"form": form, "imports": selectors.count_imported()})
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import re
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -24,6 +25,7 @@ class Dataset:
     skipped: int = 0  # rows without a target value
     positive: str = ""
     mapping: dict[str, str] = field(default_factory=dict)
+    personal_columns: list[str] = field(default_factory=list)  # left out: see personal_data_columns
 
     @property
     def positives(self) -> int:
@@ -84,5 +86,59 @@ def read_csv(
     if sum(labels) == len(labels):
         raise DatasetError(f"Every row of {source} is positive: there is nothing to learn.")
     columns = [rename.get(c, c) for c in header if c not in dropped]
-    return Dataset(rows=[row for row, _ in raw], labels=labels, columns=columns, skipped=skipped,
-                   positive=chosen, mapping=rename)  # fmt: skip
+    rows = [row for row, _ in raw]
+    personal = personal_data_columns(rows, columns)
+    if personal:
+        rows = [{k: v for k, v in row.items() if k not in personal} for row in rows]
+        columns = [c for c in columns if c not in personal]
+    return Dataset(rows=rows, labels=labels, columns=columns, skipped=skipped, positive=chosen, mapping=rename,
+                   personal_columns=personal)  # fmt: skip
+
+
+# Column names that hold who a person is, never what predicts a sale (normalised: lower case, no separators).
+PERSONAL_NAMES = frozenset(
+    {"email", "emailaddress", "mail", "correo", "correoelectronico", "phone", "phonenumber", "telephone", "tel",
+     "mobile", "movil", "telefono", "name", "fullname", "firstname", "lastname", "givenname", "surname",
+     "familyname", "nombre", "apellido", "apellidos", "contact", "contactname", "address", "streetaddress",
+     "street", "direccion", "calle", "ip", "ipaddress", "birthdate", "dateofbirth", "dob", "fechanacimiento",
+     "dni", "nif", "nie", "passport", "ssn", "taxid", "iban"}
+)  # fmt: skip
+_EMAIL_LIKE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_PHONE_LIKE = re.compile(r"^\+?[\d\s().-]{7,}$")
+
+
+def _normal_name(name: str) -> str:
+    return "".join(ch for ch in name.lower() if ch.isalnum())
+
+
+def personal_data_columns(rows: Sequence[Mapping[str, Any]], columns: Sequence[str]) -> list[str]:
+    """Columns that identify people (GDPR data minimisation: training needs outcomes and traits, not
+    identities): named like a contact field, or holding mostly emails or phone numbers, or free text
+    with a distinct value in nearly every row (names, ids). These are never stored."""
+    personal = []
+    for column in columns:
+        values = [str(v).strip() for row in rows if (v := row.get(column)) not in (None, "")]
+        values = [v for v in values if v]
+        if _normal_name(column) in PERSONAL_NAMES:
+            personal.append(column)
+            continue
+        if not values:
+            continue
+        emails = sum(1 for v in values if _EMAIL_LIKE.match(v))
+        phones = sum(1 for v in values if _PHONE_LIKE.match(v) and sum(ch.isdigit() for ch in v) >= 7)
+        if emails > len(values) / 2 or phones > len(values) / 2:
+            personal.append(column)
+            continue
+        numeric = sum(1 for v in values if _is_number(v))
+        distinct = len(set(values))
+        if numeric < len(values) and distinct > 50 and distinct > 0.9 * len(values):
+            personal.append(column)
+    return personal
+
+
+def _is_number(value: str) -> bool:
+    try:
+        float(value.replace(",", "."))
+    except ValueError:
+        return False
+    return True

@@ -116,3 +116,18 @@ def test_jobs_train_quietly_below_the_gate_and_score_after_training():
     model = PredictiveModel.objects.get()
     tasks.score_open_leads(model_id=model.pk)
     assert LeadPrediction.objects.filter(model=model).count() == 5
+
+
+def test_import_outcomes_never_stores_personal_data_columns():
+    header = "Result,Email,Full Name,Mobile,Contact ref,Industry,Employees\n"
+    rows = "".join(
+        f"{'won' if i % 4 == 0 else 'lost'},p{i}@mail.example,Person {i},+34 600 000 {i:03d},ref-{i * 7919},"
+        f"{'Retail' if i % 2 else 'Software'},{10 + i}\n"
+        for i in range(80)
+    )
+    result = services.import_outcomes(lines=(header + rows).splitlines(keepends=True), source_file="crm.csv",
+                                      target="Result")  # fmt: skip
+    assert result.rows == 80
+    assert set(result.personal_columns) == {"Email", "Full Name", "Mobile", "Contact ref"}
+    for features in HistoricalOutcome.objects.values_list("features", flat=True):
+        assert set(features) == {"Industry", "Employees"}

@@ -158,3 +158,7 @@ class Command(BaseCommand):
         self.stdout.write(
             f"Imported {result.rows:,} outcomes from {result.source_file} ({result.won:,} won){replaced}{skipped}."
         )
+        if result.personal_columns:
+            self.stdout.write(
+                "Not stored (personal data, not needed to learn): " + ", ".join(result.personal_columns) + "."
+            )
