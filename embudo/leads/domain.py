@@ -192,9 +192,23 @@ def has_identity(values: Mapping[str, Any]) -> bool:
     return any(values.get(key) for key in ("email", "phone", "first_name", "last_name"))
 
 
+# Accent folding for search, shared with PostgreSQL: migration 0006 builds ``embudo_search_fold`` from
+# these two strings, so "garcia" finds "García" and "nunez" finds "Núñez" (and the reverse) with the
+# same rule on both sides. Lower-case letters only: folding runs after lower().
+SEARCH_FOLD_FROM = "áàâäãåāăąçćčďéèêëēėęěíìîïīįñńňóòôöõøōőŕřśšşťúùûüūůűųýÿźżž"
+SEARCH_FOLD_TO = "aaaaaaaaacccdeeeeeeeeiiiiiinnnoooooooorrssstuuuuuuuuyyzzz"
+_SEARCH_FOLD = str.maketrans(SEARCH_FOLD_FROM, SEARCH_FOLD_TO)
+
+
+def fold_for_search(text: str) -> str:
+    """Lower case without accents, as the stored search haystack is (``Núñez`` → ``nunez``)."""
+    return text.lower().translate(_SEARCH_FOLD)
+
+
 def search_terms(query: str) -> str:
-    """What to look for in a lead's search haystack: lower-cased text, or bare digits for phones."""
-    query = clean_text(query).lower()
+    """What to look for in a lead's search haystack: folded text (lower case, no accents), or bare
+    digits for phones."""
+    query = fold_for_search(clean_text(query))
     if query and _PHONE_CHARS.match(query):
         # Stored phones are "+<digits>", so look for the digits as normalize_phone keeps them.
         digits = _national_digits(query)

@@ -10,6 +10,14 @@ from django.utils.translation import gettext_lazy as _
 models.CharField.register_lookup(Lower)
 
 
+class SearchFold(models.Func):
+    """``embudo_search_fold(text)``: accents removed as ``leads.domain.fold_for_search`` does (an
+    IMMUTABLE SQL function created by migration 0006, so a generated column may use it)."""
+
+    function = "embudo_search_fold"
+    output_field = models.TextField()
+
+
 class LifecycleStage(models.TextChoices):
     SUBSCRIBER = "subscriber", _("Subscriber")
     LEAD = "lead", _("Lead")
@@ -142,9 +150,10 @@ class Lead(models.Model):
     closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
     created_at = models.DateTimeField(_("created"), db_index=False)
     updated_at = models.DateTimeField(_("updated"))
-    # Lower-cased haystack for substring search (GIN trigram index): name, email, company, phone.
+    # Folded haystack for substring search (GIN trigram index): name, email, company, phone, lower case
+    # and without accents, so "garcia" finds "García" (queries fold the same way: domain.search_terms).
     search_text = models.GeneratedField(
-        expression=Lower(
+        expression=SearchFold(Lower(
             Concat(
                 Coalesce("first_name", Value("")),
                 Value(" "),
@@ -156,7 +165,7 @@ class Lead(models.Model):
                 Value(" "),
                 Coalesce("phone", Value("")),
             )
-        ),
+        )),
         output_field=models.TextField(),
         db_persist=True,
     )
