@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from django import forms
@@ -39,36 +38,20 @@ class PolicyForm(forms.Form):
     escalate = forms.BooleanField(label=_("On breach, notify the team's managers"), required=False, initial=True)
     reassign = forms.BooleanField(label=_("On breach, reassign to the next eligible rep"), required=False)
     active = forms.BooleanField(label=_("Active"), required=False, initial=True)
-    conditions = forms.CharField(
-        label=_("Conditions (JSON)"),
-        required=False,
-        widget=forms.Textarea(attrs={"rows": 4, "spellcheck": "false"}),
-        help_text=_('All must match, e.g. [{"field": "grade", "op": "equals", "value": "hot"}]. Empty: every lead.'),
-    )
+    # Conditions come from the shared condition editor (core.condition_rows), not a form field.
 
     def __init__(self, *args: Any, teams: list[Team], **kwargs: Any):
         super().__init__(*args, **kwargs)
         team_field: Any = self.fields["team_id"]
         team_field.choices = [("", _("Every team")), *[(t.pk, t.name) for t in teams]]
 
-    def clean_conditions(self) -> list[Any]:
-        text = (self.cleaned_data.get("conditions") or "").strip()
-        if not text:
-            return []
-        try:
-            value = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise forms.ValidationError(_("Not valid JSON: %(error)s") % {"error": exc.msg}) from None
-        if not isinstance(value, list):
-            raise forms.ValidationError(_("Give a list of conditions."))
-        return value
-
     def add_service_errors(self, fields: dict[str, list[str]]) -> None:
+        """Field errors of the service; condition errors are shown by the condition editor instead."""
         for field, messages in fields.items():
-            name = field if field in self.fields else ("conditions" if field.startswith("conditions") else None)
+            if field.startswith("conditions"):
+                continue
             for message in messages:
-                prefix = f"{field}: " if name == "conditions" and field != "conditions" else ""
-                self.add_error(name, f"{prefix}{message}")
+                self.add_error(field if field in self.fields else None, message)
 
 
 class HolidayForm(forms.Form):

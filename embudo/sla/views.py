@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -18,8 +17,9 @@ from django.views.decorators.http import require_POST
 
 from embudo.accounts import selectors as accounts_selectors
 from embudo.accounts.models import Team, User
-from embudo.core import clock
+from embudo.core import clock, condition_rows
 from embudo.core.exceptions import DomainError
+from embudo.leads import condition_fields
 from embudo.sla import selectors, services
 from embudo.sla.forms import DashboardFilterForm, HolidayForm, PolicyForm
 from embudo.sla.models import ClockStatus, SlaClock, SlaPolicy
@@ -184,18 +184,35 @@ def _policy_form(request: HttpRequest, user: User, policy: SlaPolicy | None) -> 
         initial = {name: getattr(policy, name) for name in
                    ("name", "team_id", "trigger", "target_minutes", "remind_before_minutes", "business_hours",
                     "escalate", "reassign", "active")}  # fmt: skip
-        initial["conditions"] = json.dumps(policy.conditions) if policy.conditions else ""
     form = PolicyForm(request.POST or None, initial=initial, teams=_teams_of(user))
+    conditions = (
+        condition_rows.conditions_from_post(request.POST)
+        if request.method == "POST"
+        else list(policy.conditions or [])
+        if policy is not None
+        else []
+    )
+    condition_errors: dict[str, list[str]] = {}
     if request.method == "POST" and form.is_valid():
         try:
-            saved = services.save_policy(actor=user, data=dict(form.cleaned_data),
+            saved = services.save_policy(actor=user, data={**form.cleaned_data, "conditions": conditions},
                                          policy_id=policy.pk if policy else None)  # fmt: skip
         except DomainError as exc:
             form.add_service_errors(exc.fields)
+            condition_errors = {k: v for k, v in exc.fields.items() if k.startswith("conditions")}
         else:
             messages.success(request, _("Policy “%(name)s” saved.") % {"name": saved.name})
             return redirect("sla:policies")
-    return render(request, "sla/policy_form.html", {"form": form, "policy": policy})
+    context = {
+        "form": form,
+        "policy": policy,
+        "condition_rows": condition_rows.condition_rows(conditions),
+        "field_choices": condition_fields.choices(),
+        "operator_choices": condition_rows.operator_choices(),
+        "errors": condition_errors,
+        "legend": _("Applies to leads where (all must hold; empty: every lead)"),
+    }
+    return render(request, "sla/policy_form.html", context)
 
 
 @login_required

@@ -58,20 +58,24 @@ def test_policy_editor_shows_field_errors_and_saves(client: Client, world: World
     login(client, world.manager)
     response = client.post(reverse("sla:policy_create"), {
         "name": "Hot", "trigger": "hot", "target_minutes": "10", "remind_before_minutes": "20",
-        "conditions": '[{"field": "grade", "op": "bogus"}]',
+        "cond-0-field": "grade", "cond-0-op": "bogus", "cond-0-value": "hot",
     })  # fmt: skip
     assert response.status_code == 200
     form = response.context["form"]
-    assert "remind_before_minutes" in form.errors and "conditions" in form.errors
+    assert "remind_before_minutes" in form.errors
+    assert any(key.startswith("conditions") for key in response.context["errors"])
+    assert 'value="hot"' in response.content.decode()  # what was typed is kept
     response = client.post(reverse("sla:policy_create"), {
         "name": "Hot", "trigger": "hot", "target_minutes": "10", "remind_before_minutes": "5",
-        "conditions": '[{"field": "grade", "op": "equals", "value": "hot"}]', "escalate": "on", "active": "on",
+        "cond-0-field": "grade", "cond-0-op": "equals", "cond-0-value": "hot", "cond-1-field": "",
+        "escalate": "on", "active": "on",
     })  # fmt: skip
     assert response.status_code == 302
     policy = SlaPolicy.objects.get()
     assert (policy.escalate, policy.reassign, policy.business_hours) == (True, False, False)
+    assert policy.conditions == [{"field": "grade", "op": "equals", "value": "hot"}]
     edit = client.get(reverse("sla:policy_edit", args=[policy.pk]))
-    assert "grade" in edit.content.decode()
+    assert edit.context["condition_rows"][0] == {"index": 0, "field": "grade", "op": "equals", "value": "hot"}
     client.post(reverse("sla:policy_delete", args=[policy.pk]))
     assert not SlaPolicy.objects.exists()
 
