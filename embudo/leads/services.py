@@ -316,3 +316,43 @@ def apply_intake_changes(
         occurred_at=lead.updated_at,
     )
     return lead
+
+
+@transaction.atomic
+def record_outcome(*, lead_id: int, outcome: str, reason: str, at: Any, actor: User | None) -> Lead:
+    """Close (``outcome`` "won"/"lost") or reopen ("") a lead: the label predictive scoring learns from.
+
+    Writes ``outcome``, ``outcome_reason``, ``closed_at`` and ``status`` (won → converted; reopened → working)
+    and publishes ``leads.LeadUpdated`` with the changes, like :func:`update_lead`. The caller checks
+    permissions (the pipeline's deal rules).
+    """
+    if outcome not in ("", "won", "lost"):
+        raise InvalidLead("Unknown outcome.", fields={"outcome": ["Unknown outcome."]})
+    lead = Lead.objects.select_for_update(of=("self",)).filter(pk=lead_id).first()
+    if lead is None:
+        raise LeadNotFound("Lead not found.")
+    values: dict[str, Any] = {
+        "outcome": outcome,
+        "outcome_reason": " ".join(reason.split())[:200] if outcome == "lost" else "",
+        "closed_at": at if outcome else None,
+    }
+    if outcome == "won":
+        values["status"] = "converted"
+    elif outcome == "" and lead.outcome == "won" and lead.status == "converted":
+        values["status"] = "working"
+    diff: dict[str, list[Any]] = {}
+    for field, value in values.items():
+        before = getattr(lead, field)
+        if before != value:
+            diff[field] = [before.isoformat() if hasattr(before, "isoformat") else before,
+                           value.isoformat() if hasattr(value, "isoformat") else value]  # fmt: skip
+            setattr(lead, field, value)
+    if not diff:
+        return lead
+    lead.updated_at = clock.now()
+    lead.save(update_fields=[*diff.keys(), "updated_at"])
+    core_events.publish(
+        LeadUpdated(lead_id=lead.pk, actor_id=actor.pk if actor else None, changes=diff, channel="pipeline"),
+        occurred_at=lead.updated_at,
+    )
+    return lead

@@ -1,0 +1,1 @@
+"""Pure rules of the pipeline context (no Django)."""
