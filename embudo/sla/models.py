@@ -113,6 +113,12 @@ class SlaClock(models.Model):
             models.Index(fields=["lead"], condition=Q(status="open"), name="sla_clock_open_lead_idx"),
             # Compliance per policy over a period.
             models.Index(fields=["policy", "started_at"], name="sla_clock_policy_started_idx"),
+            # Inbox and team view: recent breaches nobody has answered yet.
+            models.Index(
+                fields=["breached_at"],
+                condition=Q(status="breached", met_at__isnull=True),
+                name="sla_clock_breached_pending_idx",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -276,3 +276,143 @@ def list_sources(*, since: datetime, team_ids: Sequence[int] | None = None, limi
             [*params, limit],
         )
         return [r[0] for r in cursor.fetchall()]
+
+
+# -- for the inbox: pending deadlines per lead ----------------------------------------------------------------
+
+# A lead's pending deadline: its open clocks, and the clocks breached in the last BREACH_LOOKBACK whose lead
+# nobody touched since (no interaction, no met clock after the deadline). Breached clocks are closed by the
+# breach job, but the lead still waits for its first touch: it stays at the top of the inbox.
+BREACH_LOOKBACK_DAYS = 7
+_PENDING_WHERE = """
+    (c.status = 'open'
+     OR (c.status = 'breached' AND c.met_at IS NULL AND c.breached_at >= %(sla_since)s
+         AND NOT EXISTS (SELECT 1 FROM core_domainevent e
+                          WHERE e.lead_id = c.lead_id AND e.occurred_at > c.due_at
+                            AND e.type IN ('interactions.InteractionLogged', 'sla.SlaMet'))))
+"""
+
+
+def pending_deadlines_sql(*, owner_param: str | None = None) -> str:
+    """SQL of a relation ``(lead_id, due_at)``: each lead's earliest pending deadline (see above).
+
+    Named parameters: ``sla_since`` (now − BREACH_LOOKBACK_DAYS, from :func:`pending_params`) and, when
+    ``owner_param`` is given, that parameter holding the clocks' owner id (the rep's inbox).
+    """
+    owner = f" AND c.owner_id = %({owner_param})s" if owner_param else ""
+    return (
+        "SELECT c.lead_id, min(c.due_at) AS due_at FROM sla_slaclock c "  # noqa: S608 - constant SQL
+        f"WHERE {_PENDING_WHERE}{owner} GROUP BY c.lead_id"
+    )
+
+
+def pending_params(now: datetime) -> dict[str, Any]:
+    from datetime import timedelta
+
+    return {"sla_since": now - timedelta(days=BREACH_LOOKBACK_DAYS)}
+
+
+@dataclass(frozen=True)
+class LeadDeadline:
+    lead_id: int
+    due_at: datetime
+    policy_name: str
+    breached: bool  # the clock was closed as breached (not merely past due)
+
+
+def open_deadlines(lead_ids: Sequence[int], *, now: datetime) -> dict[int, LeadDeadline]:
+    """The earliest pending deadline of each lead (open clock, or breached and not touched since)."""
+    if not lead_ids:
+        return {}
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT DISTINCT ON (c.lead_id) c.lead_id, c.due_at, p.name, c.status = 'breached' "  # noqa: S608
+            "FROM sla_slaclock c JOIN sla_slapolicy p ON p.id = c.policy_id "
+            f"WHERE c.lead_id = ANY(%(ids)s) AND {_PENDING_WHERE} ORDER BY c.lead_id, c.due_at, c.id",
+            {"ids": list(lead_ids), **pending_params(now)},
+        )
+        rows = cursor.fetchall()
+    return {int(r[0]): LeadDeadline(int(r[0]), r[1], str(r[2]), bool(r[3])) for r in rows}
+
+
+@dataclass(frozen=True)
+class BreachingClock:
+    clock_id: int
+    lead_id: int
+    lead_name: str
+    lead_grade: str
+    owner_id: int | None
+    owner_name: str
+    team_id: int | None
+    policy_name: str
+    due_at: datetime
+    breached: bool
+
+
+def list_breaching(
+    *, team_ids: Sequence[int] | None, now: datetime, within_minutes: int = 60, limit: int = 50
+) -> list[BreachingClock]:
+    """Clocks breached (and the lead not touched since) or due within ``within_minutes``, of open leads in
+    ``team_ids`` (None: every team), most overdue first.
+
+    Two branches, each in deadline order with its own LIMIT: open clocks walk ``sla_clock_open_due_idx``;
+    breached ones are the last BREACH_LOOKBACK_DAYS of breaches, on ``sla_clock_breached_pending_idx``."""
+    from datetime import timedelta
+
+    params: dict[str, Any] = {**pending_params(now), "soon": now + timedelta(minutes=within_minutes),
+                              "limit": limit}  # fmt: skip
+    team = ""
+    if team_ids is not None:
+        team = " AND (l.team_id = ANY(%(teams)s) OR c.team_id = ANY(%(teams)s))"
+        params["teams"] = list(team_ids)
+    lead_open = (
+        "l.outcome = '' AND l.lifecycle_stage NOT IN ('customer', 'disqualified')"
+        " AND l.status NOT IN ('converted', 'disqualified')"
+    )
+    branch = (
+        "(SELECT c.id, c.lead_id, c.policy_id, c.due_at, c.status FROM sla_slaclock c"  # noqa: S608 - constants
+        " JOIN leads_lead l ON l.id = c.lead_id WHERE {cond} AND " + lead_open + team +
+        " ORDER BY c.due_at, c.id LIMIT %(limit)s)"
+    )  # fmt: skip
+    open_branch = branch.format(cond="c.status = 'open' AND c.due_at <= %(soon)s")
+    breached_branch = branch.format(
+        cond="c.status = 'breached' AND c.met_at IS NULL AND c.breached_at >= %(sla_since)s"
+        " AND NOT EXISTS (SELECT 1 FROM core_domainevent e WHERE e.lead_id = c.lead_id AND e.occurred_at > c.due_at"
+        " AND e.type IN ('interactions.InteractionLogged', 'sla.SlaMet'))"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            SELECT x.id, x.lead_id,
+                   coalesce(nullif(trim(concat_ws(' ', l.first_name, l.last_name)), ''), l.email, ''),
+                   l.grade, l.owner_id, coalesce(nullif(u.full_name, ''), u.email, ''), l.team_id, p.name, x.due_at,
+                   x.status = 'breached'
+            FROM ({open_branch} UNION ALL {breached_branch}) x
+            JOIN leads_lead l ON l.id = x.lead_id
+            JOIN sla_slapolicy p ON p.id = x.policy_id
+            LEFT JOIN accounts_user u ON u.id = l.owner_id
+            ORDER BY x.due_at, x.id
+            LIMIT %(limit)s
+            """,  # noqa: S608 - constant clauses; values are parameters
+            params,
+        )
+        rows = cursor.fetchall()
+    return [
+        BreachingClock(int(r[0]), int(r[1]), str(r[2]), str(r[3]), r[4], str(r[5]), r[6], str(r[7]), r[8], bool(r[9]))
+        for r in rows
+    ]
+
+
+def count_at_risk_by_owner(owner_ids: Sequence[int], *, now: datetime, within_minutes: int = 60) -> dict[int, int]:
+    """Per owner: leads with a deadline breached (untouched) or due within ``within_minutes``."""
+    from datetime import timedelta
+
+    if not owner_ids:
+        return {}
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT c.owner_id, count(DISTINCT c.lead_id) FROM sla_slaclock c "  # noqa: S608 - constant SQL
+            f"WHERE c.owner_id = ANY(%(owners)s) AND c.due_at <= %(soon)s AND {_PENDING_WHERE} GROUP BY c.owner_id",
+            {"owners": list(owner_ids), "soon": now + timedelta(minutes=within_minutes), **pending_params(now)},
+        )
+        return {int(r[0]): int(r[1]) for r in cursor.fetchall()}
