@@ -1,6 +1,7 @@
 from __future__ import annotations
 
-from typing import Any
+import copy
+from typing import Any, ClassVar
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
@@ -82,3 +83,32 @@ class LeadFilterForm(forms.Form):
             ("last_name", _("Last name")),
         ],
     )
+
+
+class LeadSectionForm(forms.Form):
+    """One card of the lead page edited in place (contact, company or address): a few of
+    ``LeadForm``'s fields, saved through ``services.update_lead``. Django renders ``aria-invalid`` and
+    ``aria-describedby="<id>_error"`` on invalid inputs (the id includes/field.html gives the messages)."""
+
+    section: ClassVar[str] = ""
+
+    def add_service_errors(self, fields: dict[str, list[str]]) -> None:
+        for field, messages in fields.items():
+            for message in messages:
+                self.add_error(field if field in self.fields else None, message)
+
+
+def _section_form(section: str, names: tuple[str, ...]) -> type[LeadSectionForm]:
+    fields: dict[str, Any] = {name: copy.deepcopy(LeadForm.base_fields[name]) for name in names}
+    name = f"{section.title()}SectionForm"
+    return type(name, (LeadSectionForm,), {"section": section, **fields})
+
+
+SECTION_FIELDS: dict[str, tuple[str, ...]] = {
+    "contact": ("first_name", "last_name", "job_title", "email", "phone", "language"),
+    "company": ("company_name",),
+    "address": ("street_address", "address_line2", "city", "region", "postal_code", "country"),
+}
+SECTION_FORMS: dict[str, type[LeadSectionForm]] = {
+    section: _section_form(section, names) for section, names in SECTION_FIELDS.items()
+}

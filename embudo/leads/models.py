@@ -153,19 +153,21 @@ class Lead(models.Model):
     # Folded haystack for substring search (GIN trigram index): name, email, company, phone, lower case
     # and without accents, so "garcia" finds "García" (queries fold the same way: domain.search_terms).
     search_text = models.GeneratedField(
-        expression=SearchFold(Lower(
-            Concat(
-                Coalesce("first_name", Value("")),
-                Value(" "),
-                Coalesce("last_name", Value("")),
-                Value(" "),
-                Coalesce("email", Value("")),
-                Value(" "),
-                Coalesce("company_name", Value("")),
-                Value(" "),
-                Coalesce("phone", Value("")),
+        expression=SearchFold(
+            Lower(
+                Concat(
+                    Coalesce("first_name", Value("")),
+                    Value(" "),
+                    Coalesce("last_name", Value("")),
+                    Value(" "),
+                    Coalesce("email", Value("")),
+                    Value(" "),
+                    Coalesce("company_name", Value("")),
+                    Value(" "),
+                    Coalesce("phone", Value("")),
+                )
             )
-        )),
+        ),
         output_field=models.TextField(),
         db_persist=True,
     )

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Q, QuerySet
 
 from embudo.accounts import domain as accounts_domain
 from embudo.accounts import selectors as accounts_selectors
@@ -85,16 +86,62 @@ def get_lead_visible_to(user: User, lead_id: int) -> Lead | None:
     return leads_visible_to(user).select_related("owner", "company", "team").filter(pk=lead_id).first()
 
 
-def list_timeline(lead_id: int, *, limit: int = 100, types: list[str] | None = None) -> list[DomainEvent]:
+def _type_filter(types: Sequence[str] | None, prefixes: Sequence[str] | None) -> Q | None:
+    """``type IN (…) OR type LIKE 'p.%' …``: exact event types and type prefixes (``"interactions."``)."""
+    condition = Q(type__in=list(types)) if types else None
+    for prefix in prefixes or ():
+        starts = Q(type__startswith=prefix)
+        condition = starts if condition is None else condition | starts
+    return condition
+
+
+def _timeline_events(
+    lead_id: int, types: Sequence[str] | None, prefixes: Sequence[str] | None
+) -> QuerySet[DomainEvent]:
     events = DomainEvent.objects.filter(lead_id=lead_id)
-    if types:
-        events = events.filter(type__in=types)
-    return list(events.order_by("-occurred_at", "-id")[:limit])
+    condition = _type_filter(types, prefixes)
+    return events.filter(condition) if condition is not None else events
+
+
+def list_timeline(
+    lead_id: int, *, limit: int = 100, types: list[str] | None = None, prefixes: Sequence[str] | None = None
+) -> list[DomainEvent]:
+    """The lead's newest events; ``types`` (exact) and ``prefixes`` (``"pipeline."``) narrow them (either matches).
+
+    Served by ``event_lead_time_idx`` (lead_id, occurred_at DESC, id DESC): the type test is a filter
+    on that index scan, so it stays bounded by the lead's own events.
+    """
+    return list(_timeline_events(lead_id, types, prefixes).order_by("-occurred_at", "-id")[:limit])
+
+
+def timeline_page(
+    lead_id: int,
+    *,
+    types: Sequence[str] | None = None,
+    prefixes: Sequence[str] | None = None,
+    cursor: str | None = None,
+    limit: int = 50,
+) -> Page[DomainEvent]:
+    """One page of the lead's timeline, newest first, keyset-paginated on (occurred_at, id).
+
+    Raises ``ValueError`` for a cursor that is not one of ours.
+    """
+    return seek(
+        _timeline_events(lead_id, types, prefixes), key="occurred_at", descending=True, cursor=cursor, limit=limit
+    )
+
+
+def count_timeline_types(lead_id: int) -> dict[str, int]:
+    """How many events of each type the lead has: one GROUP BY over the lead's rows of ``event_lead_time_idx``."""
+    rows = DomainEvent.objects.filter(lead_id=lead_id).values_list("type").annotate(n=Count("id")).order_by()
+    return dict(rows)
 
 
 def actor_names(events: list[DomainEvent]) -> dict[int, str]:
     ids = {e.actor_id for e in events if e.actor_id}
-    return {u.pk: u.display_name for u in User.objects.filter(pk__in=ids)} if ids else {}
+    if not ids:
+        return {}
+    return {u.pk: u.display_name for u in User.objects.filter(pk__in=ids).only("id", "full_name", "email")}
 
 
 def list_companies(search: str = "", limit: int = 20) -> list[Company]:

@@ -27,14 +27,14 @@
       }
       return;
     }
-    // Close the user menu when clicking elsewhere.
-    document.querySelectorAll("details.user-menu[open]").forEach(function (details) {
+    // Close the user menu and the "More" menu when clicking elsewhere.
+    document.querySelectorAll("details.user-menu[open], details.nav-more[open]").forEach(function (details) {
       if (!details.contains(event.target)) details.removeAttribute("open");
     });
   });
   document.addEventListener("keydown", function (event) {
     if (event.key === "Escape") {
-      document.querySelectorAll("details.user-menu[open]").forEach(function (details) {
+      document.querySelectorAll("details.user-menu[open], details.nav-more[open]").forEach(function (details) {
         details.removeAttribute("open");
         details.querySelector("summary").focus();
       });
@@ -42,5 +42,37 @@
   });
   document.addEventListener("focusin", function (event) {
     if (event.target.matches("[data-select-on-focus]")) event.target.select();
+  });
+})();
+
+// Lead page: inline edits, focus after htmx swaps, contact actions that open the matching "log" tab.
+(function () {
+  "use strict";
+  document.addEventListener("htmx:load", function (event) {
+    var elt = event.detail && event.detail.elt;
+    if (!elt || elt === document.body || !elt.querySelector) return;
+    var target = elt.matches("[data-autofocus]") ? elt : elt.querySelector("[data-autofocus]");
+    var form = elt.matches("[data-inline-edit]") ? elt : elt.querySelector("[data-inline-edit]");
+    if (!target && form) target = form.querySelector("[aria-invalid='true']") || form.querySelector("input:not([type=hidden]), select, textarea");
+    if (target) target.focus();
+  });
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "Escape") return;
+    var form = event.target.closest && event.target.closest("[data-inline-edit]");
+    if (!form) return;
+    var cancel = form.querySelector("[data-cancel]");
+    if (cancel) {
+      event.preventDefault();
+      cancel.click();
+    }
+  });
+  document.addEventListener("click", function (event) {
+    var action = event.target.closest && event.target.closest("[data-log-kind]");
+    if (!action || !window.htmx) return;
+    var panel = document.getElementById("interactions-panel");
+    var url = panel && panel.getAttribute("data-panel-url");
+    if (!url) return;
+    window.htmx.ajax("GET", url + (url.indexOf("?") < 0 ? "?" : "&") + "kind=" + encodeURIComponent(action.getAttribute("data-log-kind")),
+      { target: panel, swap: "innerHTML" });
   });
 })();
