@@ -33,6 +33,7 @@ from embudo.dedupe.events import LeadsMerged, MergeUndone
 from embudo.dedupe.models import CandidateStatus, DuplicateCandidate, LeadKey, Merge, ScanState
 from embudo.leads import selectors as leads_selectors
 from embudo.leads.models import Lead
+from embudo.pipeline import services as pipeline_services
 from embudo.sla import services as sla_services
 
 logger = logging.getLogger(__name__)
@@ -50,7 +51,15 @@ _DEDUPE_TABLES = ("dedupe_duplicatecandidate", "dedupe_merge", "dedupe_scanstate
 # Derived state a merge does not move: the survivor is rescored from its (now larger) history by the
 # LeadsMerged event's job, and the merged lead's ledger stays under its id, so an undo restores a lead
 # whose stored score still equals its ledger.
-_NOT_MOVED = ("scoring_scoreentry", "scoring_scorecontribution")
+_NOT_MOVED = (
+    "scoring_scoreentry",
+    "scoring_scorecontribution",
+    # One deal per person: pipeline decides which deal survives (hand_over_deal_on_merge), not a blind move.
+    "pipeline_deal",
+    # A snooze is one rep's "not now" on one lead: the merged lead's goes with it (unique per user and lead).
+    "inbox_snooze",
+)
+_DEAL_KEY = "pipeline.deal"  # Merge.one_to_one entry of the deal handed over by pipeline
 
 
 def can_manage_duplicates(user: User) -> bool:
@@ -332,7 +341,10 @@ def merge_leads(
             changes["created_at"] = [survivor_snap["created_at"], merged_snap["created_at"]]
         # One person, one live commitment per SLA policy: the survivor's open clock keeps timing.
         sla_services.cancel_clocks_taken_over_by_merge(merged_id=merged_id, survivor_id=survivor_id)
+        deal = pipeline_services.hand_over_deal_on_merge(merged_id=merged_id, survivor_id=survivor_id)
         moved, one_to_one = _move_rows(merged_id=merged_id, survivor_id=survivor_id)
+        if deal is not None:
+            one_to_one[_DEAL_KEY] = deal
         # Delete first: the survivor may take the merged lead's email (unique index).
         Lead.objects.filter(pk=merged_id).delete()
         now = clock.now()
@@ -433,6 +445,9 @@ def unmerge(*, actor: User | None, merge_id: int) -> Merge:
                     lead_id=merge.merged_id
                 )
         for table, rows in merge.one_to_one.items():
+            if table == _DEAL_KEY:
+                pipeline_services.restore_deal_after_unmerge(merged_id=merge.merged_id, handed_over=rows)
+                continue
             model = tables.get(table)
             if model is None:
                 continue
