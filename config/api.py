@@ -16,8 +16,12 @@ from embudo.accounts.api import router as accounts_router
 from embudo.capture import api as capture_api  # noqa: F401 - adds POST /leads and /leads/batch to the leads router
 from embudo.core.exceptions import DomainError
 from embudo.dedupe.api import router as dedupe_router
+from embudo.followups.api import router as followups_router
+from embudo.inbox.api import router as inbox_router
+from embudo.interactions.api import router as interactions_router
 from embudo.leads.api import router as leads_router
 from embudo.notifications.api import router as notifications_router
+from embudo.pipeline.api import router as pipeline_router
 from embudo.predictive.api import router as predictive_router
 from embudo.routing.api import router as routing_router
 from embudo.scoring.api import router as scoring_router
@@ -43,6 +47,10 @@ api.add_router("/", routing_router)  # /routing/…, /leads/{id}/assignment, /sp
 api.add_router("/notifications", notifications_router)
 api.add_router("/", sla_router)  # /sla/…, /speed-to-lead
 api.add_router("/", predictive_router)  # /scoring/predictive/…
+api.add_router("/", interactions_router)  # /leads/{id}/interactions, /interactions/…
+api.add_router("/", pipeline_router)  # /pipeline/…, /leads/{id}/deal
+api.add_router("/", followups_router)  # /tasks/…, /leads/{id}/tasks
+api.add_router("/", inbox_router)  # /inbox/…
 
 
 def error_response(

@@ -17,7 +17,16 @@ EVENT_SUBSCRIBERS: dict[str, list[str]] = {
     "scoring.GradeChanged": ["routing.on_grade_changed"],
     # MQL/SQL start their SLAs; a rep's stage change is a first touch.
     "scoring.LifecycleChanged": ["routing.on_lifecycle_changed"],
-    "routing.LeadAssigned": [],  # timeline only (the owner is notified in the assigning transaction)
+    # The owner is notified in the assigning transaction; the lead enters the owner's pipeline board.
+    "routing.LeadAssigned": ["pipeline.on_lead_assigned"],
     "sla.SlaMet": [],  # timeline only
     "sla.SlaBreached": [],  # timeline only; escalation and reassignment happen in the breach job
+    # A logged call, email, meeting or WhatsApp message moves a new deal to "contacted".
+    "interactions.InteractionLogged": ["pipeline.on_interaction_logged"],
+    "interactions.EmailFailed": [],  # timeline only (the rep sees why and can send again)
+    # Task rules ("call 3 days after the proposal") create follow-ups when a deal enters a stage.
+    "pipeline.DealStageChanged": ["followups.on_deal_stage_changed"],
+    "pipeline.DealAmountChanged": [],  # timeline only
+    "followups.TaskCreated": [],  # timeline only; the reminder is a job scheduled at its time
+    "followups.TaskCompleted": [],  # timeline only
 }

@@ -69,6 +69,10 @@ INSTALLED_APPS = [
     "embudo.routing",
     "embudo.sla",
     "embudo.notifications",
+    "embudo.interactions",
+    "embudo.pipeline",
+    "embudo.followups",
+    "embudo.inbox",
     "embudo.ops",
 ]
 
@@ -84,6 +88,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "embudo.core.middleware.ApiMethodNotAllowedMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -130,7 +135,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = ["django.contrib.auth.backends.ModelBackend"]
 LOGIN_URL = "accounts:login"
-LOGIN_REDIRECT_URL = "leads:list"
+LOGIN_REDIRECT_URL = "inbox:home"
 LOGOUT_REDIRECT_URL = "accounts:login"
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -178,6 +183,8 @@ EMAIL_PORT = int(os.environ.get("EMBUDO_EMAIL_PORT", "25"))
 EMAIL_HOST_USER = os.environ.get("EMBUDO_EMAIL_HOST_USER", "")
 EMAIL_HOST_PASSWORD = os.environ.get("EMBUDO_EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("EMBUDO_EMAIL_USE_TLS", False)
+# Seconds before a mail server that stopped answering fails the job (retried later) instead of holding a worker.
+EMAIL_TIMEOUT = int(os.environ.get("EMBUDO_EMAIL_TIMEOUT", "30"))
 DEFAULT_FROM_EMAIL = os.environ.get("EMBUDO_DEFAULT_FROM_EMAIL", "Embudo <embudo@localhost>")
 ANYMAIL = {key[len("ANYMAIL_") :]: value for key, value in os.environ.items() if key.startswith("ANYMAIL_")}
 # Where people reach Embudo: links in notification emails and team webhooks.

@@ -6,7 +6,7 @@ from config.api import api
 from embudo.core import views as core_views
 
 urlpatterns = [
-    path("", RedirectView.as_view(pattern_name="leads:list", permanent=False)),
+    path("", RedirectView.as_view(pattern_name="inbox:home", permanent=False)),
     path("healthz", core_views.healthz, name="healthz"),
     path("api/v1/", api.urls),
     path("api/v1/<path:path>", api_module.unknown_endpoint),
@@ -17,6 +17,10 @@ urlpatterns = [
     path("scoring/", include("embudo.scoring.urls")),
     path("sla/", include("embudo.sla.urls")),
     path("routing/", include("embudo.routing.urls")),
+    path("inbox/", include("embudo.inbox.urls")),
+    path("pipeline/", include("embudo.pipeline.urls")),
+    path("tasks/", include("embudo.followups.urls")),
+    path("interactions/", include("embudo.interactions.urls")),
     path("notifications/", include("embudo.notifications.urls")),
     path("t/", include("embudo.tracking.urls")),
     path("capture/imports/", include("embudo.capture.urls_import")),

@@ -34,6 +34,7 @@ from embudo.leads.selectors import LeadFilters
 GOAL_MS = 150.0
 SEED = 777
 REP_EMAIL = "lucia@embudo.demo"
+MANAGER_EMAIL = "manager@embudo.demo"
 ADMIN_EMAIL = "admin@embudo.demo"
 PLAN_NODE = re.compile(r"(Index Only Scan|Index Scan|Bitmap Index Scan)(?: Backward)? (?:using|on) (\w+)")
 
@@ -206,6 +207,53 @@ def _search_queryset(user: User, term: str) -> QuerySet[Lead]:
     return selectors.filter_leads(selectors.leads_visible_to(user), filters).order_by("-created_at", "-id")[:51]
 
 
+def _prepare_rep_day_data(stdout: catalog.Output | None) -> dict[str, int]:
+    """Give the seeded leads what a rep's day reads: deals on the board and open follow-up tasks
+    (idempotent, set-based; a second run adds nothing)."""
+    from embudo.followups import bench as followups_bench
+    from embudo.pipeline import bench as pipeline_bench
+
+    started = time.perf_counter()
+    deals = pipeline_bench.ensure_bench_deals()
+    tasks = followups_bench.ensure_bench_tasks()
+    if stdout is not None:
+        stdout.write(f"rep's day data: {deals:,} deals, {tasks:,} open tasks ({time.perf_counter() - started:.1f} s)\n")
+    return {"deals": deals, "open_tasks": tasks}
+
+
+def _rep_day_scenarios(
+    rep: User, manager: User, rep_leads: list[Lead], *, requests: int, warmup: int
+) -> list[Scenario]:
+    """The inbox, the board, "my day" and the lead page's htmx panels (each a request of its own)."""
+    from embudo.inbox import bench as inbox_bench
+    from embudo.pipeline import bench as pipeline_bench
+
+    def cycle(urls: list[str], n: int) -> list[str]:
+        return (urls * (n // max(1, len(urls)) + 1))[:n] if urls else []
+
+    scenarios: list[Scenario] = []
+    for role, user in (("sales_rep", rep), ("manager", manager)):
+        label = "rep" if role == "sales_rep" else "manager"
+        inbox = inbox_bench.inbox_urls(user)
+        board = pipeline_bench.board_urls(user)
+        scenarios.append(Scenario(f"inbox · {label}", "inbox", role, cycle(inbox, requests), cycle(inbox, warmup)))
+        scenarios.append(Scenario(f"board · {label}", "board", role, cycle(board, requests), cycle(board, warmup)))
+        scenarios.append(Scenario(f"my day · {label}", "tasks", role, ["/tasks/"] * requests, ["/tasks/"] * warmup))
+    panels = ["interactions", "pipeline", "tasks"]
+    panel_urls = [_panel_url(name, lead.pk) for lead in rep_leads for name in panels]
+    scenarios.append(
+        Scenario("lead panels · rep", "panel", "sales_rep", panel_urls[warmup:][:requests], panel_urls[:warmup])
+    )
+    return scenarios
+
+
+def _panel_url(name: str, lead_id: int) -> str:
+    from django.urls import reverse
+
+    namespace = {"interactions": "interactions", "pipeline": "pipeline", "tasks": "followups"}[name]
+    return reverse(f"{namespace}:lead_panel", args=[lead_id])
+
+
 def run(*, requests: int, warmup: int, min_leads: int, stdout: catalog.Output | None = None) -> Outcome:
     total = _estimated_leads()
     if total < min_leads:
@@ -215,6 +263,8 @@ def run(*, requests: int, warmup: int, min_leads: int, stdout: catalog.Output | 
         )
     rng = random.Random(SEED)  # noqa: S311 - reproducible samples, not secrets
     rep, admin = _user(REP_EMAIL, "sales_rep"), _user(ADMIN_EMAIL, "admin")
+    manager = _user(MANAGER_EMAIL, "manager")
+    prepared = _prepare_rep_day_data(stdout)
     n = requests + warmup
     rep_leads, admin_leads = _sample_leads(rep, n, rng), _sample_leads(admin, n, rng)
     rep_terms, admin_terms = search_terms(rep_leads, rng), search_terms(admin_leads, rng)
@@ -248,8 +298,9 @@ def run(*, requests: int, warmup: int, min_leads: int, stdout: catalog.Output | 
             [f"/leads/{lead.pk}/" for lead in admin_leads[:warmup]],
         ),
     ]
+    scenarios += _rep_day_scenarios(rep, manager, rep_leads, requests=requests, warmup=warmup)
     clients: dict[str, Client] = {}
-    for role, user in (("sales_rep", rep), ("admin", admin)):
+    for role, user in (("sales_rep", rep), ("admin", admin), ("manager", manager)):
         client = Client(SERVER_NAME=settings.ALLOWED_HOSTS[0] if settings.ALLOWED_HOSTS else "localhost")
         client.force_login(user)
         clients[role] = client
@@ -288,7 +339,12 @@ def run(*, requests: int, warmup: int, min_leads: int, stdout: catalog.Output | 
         "lead_list_p95_ms": worst("list"),
         "search_p95_ms": worst("search"),
         "lead_page_p95_ms": worst("page"),
+        "lead_panels_p95_ms": worst("panel"),
+        "inbox_p95_ms": worst("inbox"),
+        "board_p95_ms": worst("board"),
+        "tasks_p95_ms": worst("tasks"),
         "leads": total,
+        **prepared,
         "goal_ms": GOAL_MS,
     }
     for r in results:
@@ -308,7 +364,14 @@ def run(*, requests: int, warmup: int, min_leads: int, stdout: catalog.Output | 
             }
 
     outcome = Outcome(
-        parameters={"requests": requests, "warmup": warmup, "rep": rep.email, "admin": admin.email, "leads": total},
+        parameters={
+            "requests": requests,
+            "warmup": warmup,
+            "rep": rep.email,
+            "admin": admin.email,
+            "manager": manager.email,
+            "leads": total,
+        },
         figures=figures,
         scenarios=results,
         explain=explains,
@@ -327,7 +390,15 @@ def _print(outcome: Outcome, stdout: catalog.Output) -> None:
     ]  # fmt: skip
     write(f"{outcome.figures['leads']:,} leads; server time in ms (goal: p95 ≤ {GOAL_MS:.0f} ms)\n\n")
     write(report.table(["scenario", "requests", "p50", "p95", "max", "queries", "goal"], rows) + "\n\n")
-    for key in ("lead_list_p95_ms", "search_p95_ms", "lead_page_p95_ms"):
+    for key in (
+        "lead_list_p95_ms",
+        "search_p95_ms",
+        "lead_page_p95_ms",
+        "lead_panels_p95_ms",
+        "inbox_p95_ms",
+        "board_p95_ms",
+        "tasks_p95_ms",
+    ):
         write(f"{key}: {outcome.figures[key]}\n")
     rep_list = outcome.explain["rep_list"]
     write(

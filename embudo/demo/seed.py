@@ -27,8 +27,11 @@ from embudo.core import clock
 from embudo.core.models import DomainEvent
 from embudo.demo import catalog
 from embudo.demo.catalog import Region
+from embudo.followups import demo as followups_demo
+from embudo.interactions import demo as interactions_demo
 from embudo.leads.models import Company, Lead
 from embudo.notifications import demo as notifications_demo
+from embudo.pipeline import demo as pipeline_demo
 from embudo.predictive import demo as predictive_demo
 from embudo.routing import demo as routing_demo
 from embudo.scoring import demo as scoring_demo
@@ -398,7 +401,8 @@ def load_demo_data(
 def seed_contexts(*, users: dict[str, User]) -> None:
     """Each context's demo configuration, in the order the product flows: score the leads (a published
     model), then route (rule sets, pools), time (SLA policies), notify, track, and learn from outcomes
-    (closes some older leads as won/lost and trains the predictive model). Each step is idempotent."""
+    (closes some older leads as won/lost and trains the predictive model), then the rep's day: deals on
+    the board, logged calls and emails, follow-up tasks and a task rule. Each step is idempotent."""
     teams = {team.name: team for team in accounts_selectors.list_teams()}
     for seed in (
         scoring_demo.seed_demo,
@@ -407,6 +411,9 @@ def seed_contexts(*, users: dict[str, User]) -> None:
         notifications_demo.seed_demo,
         tracking_demo.seed_demo,
         predictive_demo.seed_demo,
+        pipeline_demo.seed_demo,
+        interactions_demo.seed_demo,
+        followups_demo.seed_demo,
     ):
         seed(teams=teams, users=users)
 

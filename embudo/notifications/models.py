@@ -16,6 +16,7 @@ class NotificationKind(models.TextChoices):
     SLA_REMINDER = domain.SLA_REMINDER, _("An SLA deadline is near")
     SLA_BREACHED = domain.SLA_BREACHED, _("An SLA is breached")
     ROUTING_ALERT = domain.ROUTING_ALERT, _("Routing found nobody eligible")
+    TASK_DUE = domain.TASK_DUE, _("A follow-up task is due")
 
 
 class Notification(models.Model):

@@ -59,7 +59,21 @@ def page(browser: Any) -> Iterator[Any]:
 
 def log_in(page: Any, base_url: str, email: str, password: str = PASSWORD) -> None:
     page.goto(f"{base_url}/accounts/login/")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Log in").click()
-    page.wait_for_url(f"{base_url}/leads/")
+    # By name, not label: the login page speaks the browser's language.
+    page.locator("input[name=username]").fill(email)
+    page.locator("input[name=password]").fill(password)
+    page.locator("form button[type=submit]").click()
+    # Where a login lands (the inbox, or the page asked for) is not this helper's business.
+    page.wait_for_url(lambda url: url.startswith(base_url) and "/accounts/login/" not in url)
+
+
+def serious_accessibility_violations(page: Any) -> list[str]:
+    """axe-core's serious and critical violations on the current page, one line each (empty = pass)."""
+    from axe_playwright_python.sync_playwright import Axe  # type: ignore[import-untyped]
+
+    results = Axe().run(page)
+    return [
+        f"{v['id']} ({v['impact']}): {v['help']} — {', '.join(str(n['target']) for n in v['nodes'][:3])}"
+        for v in results.response["violations"]
+        if v.get("impact") in ("serious", "critical")
+    ]

@@ -25,6 +25,7 @@ def test_review_merge_and_undo_a_duplicate(page: Any, live_server: Any) -> None:
                               reasons=[{"field": "last_name", "similarity": 0.95, "weight": 3.1}])  # fmt: skip
 
     log_in(page, live_server.url, "mara@example.com")
+    page.get_by_role("navigation", name="Main").get_by_text("More").click()
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Duplicates").click()
     page.wait_for_url(f"{live_server.url}/duplicates/")
     assert "Last name: 95% alike" in page.locator("table").inner_text()

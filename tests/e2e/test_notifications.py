@@ -48,7 +48,7 @@ def test_the_rep_sees_a_routed_lead_live_in_the_bell(page: Any, live_server: Any
 
     # No reload: the bell polls (every 8 s) and swaps itself when the count changes.
     expect(page.get_by_role("link", name="Notifications, 1 unread")).to_be_visible(timeout=20_000)
-    assert page.url == f"{live_server.url}/leads/"
+    assert page.url == f"{live_server.url}/inbox/"  # no reload happened
     page.get_by_role("link", name="Notifications, 1 unread").click()
     page.wait_for_url(f"{live_server.url}/notifications/")
     page.get_by_role("link", name=re.compile("New lead assigned: Lucía Gil")).click()

@@ -38,6 +38,7 @@ def test_manager_builds_previews_publishes_and_reassigns(page: Any, live_server:
     )
 
     log_in(page, live_server.url, manager.email)
+    page.get_by_role("navigation", name="Main").get_by_text("More").click()
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Routing").click()
     page.wait_for_url(f"{live_server.url}/routing/")
     page.get_by_role("button", name="Edit as a new draft").click()

@@ -71,6 +71,7 @@ def test_draft_backtest_publish_and_explain(page: Any, live_server: Any, empty_j
     assert Lead.objects.get(pk=lead.pk).score == 40  # the pricing visit scores nothing yet
 
     log_in(page, live_server.url, "mara@example.com")
+    page.get_by_role("navigation", name="Main").get_by_text("More").click()
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Scoring").click()
     page.wait_for_url(f"{live_server.url}/scoring/")
     page.get_by_role("button", name="New draft from published").click()

@@ -33,6 +33,8 @@ def test_rep_sees_only_own_and_unassigned_team_leads(page: Any, live_server: Any
     hidden = LeadFactory(first_name="Hugo", last_name="Hidden", owner=other, team=team)
 
     log_in(page, live_server.url, "rita@example.com")
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Leads").click()
+    page.wait_for_url(f"{live_server.url}/leads/")
     rows = page.locator("#lead-rows")
     assert rows.get_by_role("link", name="Olivia Own").is_visible()
     assert rows.get_by_role("link", name="Ulises Unassigned").is_visible()
@@ -52,6 +54,7 @@ def test_create_lead_then_find_it_in_list_and_timeline(page: Any, live_server: A
 
     log_in(page, live_server.url, "sam@example.com")
     assert page.evaluate("typeof window.htmx") == "object", "htmx was not loaded"
+    page.get_by_role("navigation", name="Main").get_by_text("More").click()
     page.get_by_role("link", name="New lead").first.click()
     page.get_by_label("First name").fill("Valentina")
     page.get_by_label("Last name").fill("Quiroga")

@@ -20,11 +20,11 @@ def test_login_page_renders_email_and_password_fields(client: Client) -> None:
     assert 'type="password"' in html
 
 
-def test_login_with_email_and_password_redirects_to_leads(client: Client) -> None:
+def test_login_with_email_and_password_lands_in_the_inbox(client: Client) -> None:
     UserFactory(email="ana@example.com")
     response = client.post(reverse("accounts:login"), {"username": "Ana@Example.com", "password": PASSWORD})
     assert response.status_code == 302
-    assert response["Location"] == reverse("leads:list")
+    assert response["Location"] == reverse("inbox:home")
 
 
 def test_login_with_wrong_password_shows_error(client: Client) -> None:
