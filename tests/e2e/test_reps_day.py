@@ -108,6 +108,7 @@ def test_a_reps_day_and_a_managers_reassignment(browser: Any, live_server: Any, 
         # Open it and read why it is hot: the score panel lists the rules that gave the points.
         first.get_by_role("link", name="Hana Hottest").first.click()
         page.wait_for_url(f"{live_server.url}/leads/{hottest.pk}/")
+        page.wait_for_load_state("networkidle")  # the panels load themselves (htmx)
         why = page.locator("#scoring-panel table.why")
         expect(page.locator("#scoring-panel")).to_contain_text(f"{words['why']} 85")
         expect(why).to_contain_text("Director")
@@ -117,7 +118,8 @@ def test_a_reps_day_and_a_managers_reassignment(browser: Any, live_server: Any, 
         # Log a call.
         panel = page.locator("[data-interactions-panel]")
         call = panel.locator("[data-ix-tabpanel=call]")
-        call.locator("input[name=outcome][value=connected]").check(force=True)
+        call.locator("label:has(input[name=outcome][value=connected])").click()
+        expect(call.locator("input[name=outcome][value=connected]")).to_be_checked()
         call.locator("[name=duration]").fill("6:15")
         call.locator("[name=notes]").fill("Wants a proposal for 20 seats.")
         call.locator("button[type=submit]").click()
@@ -128,7 +130,8 @@ def test_a_reps_day_and_a_managers_reassignment(browser: Any, live_server: Any, 
         # Schedule a follow-up in an hour.
         card = page.locator("#tasks-card")
         card.locator("[name=title]").fill("Send the proposal")
-        card.locator("input[name=when][value=in_1h]").check(force=True)
+        card.locator("label:has(input[name=when][value=in_1h])").click()
+        expect(card.locator("input[name=when][value=in_1h]")).to_be_checked()
         card.locator("button[type=submit]").first.click()
         expect(card.locator(".task-row", has_text="Send the proposal")).to_be_visible()
         task = Task.objects.get(title="Send the proposal")
