@@ -94,3 +94,8 @@ def board_urls(user: User) -> list[str]:
 def extra_urls() -> list[str]:
     """Filtered boards and the list view (live aggregates over the deals)."""
     return ["/pipeline/?grade=hot", "/pipeline/?min=20000", "/pipeline/?view=list", "/pipeline/?view=list&sort=-amount"]
+
+
+def grade_urls() -> list[str]:
+    """The grade-filtered boards: counts, totals and cards from the deal's own ``grade`` (no join to leads)."""
+    return ["/pipeline/?" + urlencode({"grade": grade}) for grade in ("hot", "warm", "cold")]

@@ -61,6 +61,9 @@ class Deal(models.Model):
     created_at = models.DateTimeField(_("created"))
     updated_at = models.DateTimeField(_("updated"))
     closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
+    # The lead's grade, copied for the grade-filtered board (no join to leads): set when the deal is created
+    # or handed over, kept in sync from scoring's GradeChanged events by ``pipeline.sync_grades``.
+    grade = models.CharField(_("grade"), max_length=10, default="cold", db_default="cold")
 
     class Meta:
         constraints = [
@@ -74,6 +77,14 @@ class Deal(models.Model):
             models.Index(fields=["team", "stage", "-updated_at"], include=["amount"], name="deal_team_stage_idx"),
             # Deleting/deactivating a stage checks whether it holds deals; admins' whole-company board.
             models.Index(fields=["stage", "-updated_at"], include=["amount"], name="deal_stage_idx"),
+            # The grade-filtered board (?grade=hot|warm|cold): counts/totals per column as index-only scans of
+            # the (scope, grade) prefix, each column's newest cards as a LIMIT on (scope, grade, stage).
+            models.Index(
+                fields=["owner", "grade", "stage", "-updated_at"], include=["amount"], name="deal_owner_grade_idx"
+            ),
+            models.Index(
+                fields=["team", "grade", "stage", "-updated_at"], include=["amount"], name="deal_team_grade_idx"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -102,3 +113,19 @@ class StageTotal(models.Model):
 
     def __str__(self) -> str:
         return f"{self.deals} deals in stage #{self.stage_id}"
+
+
+class GradeSync(models.Model):
+    """Checkpoint of ``pipeline.sync_grades``: the last ``scoring.GradeChanged`` event applied to the deals."""
+
+    name = models.CharField(max_length=40, primary_key=True)
+    last_event_id = models.BigIntegerField(default=0)
+    synced_at = models.DateTimeField(null=True, blank=True)
+    # Late commits: each run re-reads the ids after ``recheck_from_id`` (the checkpoint of 10-20 minutes ago);
+    # ``recent_event_id`` is the newer generation, promoted every 10 minutes (``rotated_at``).
+    recheck_from_id = models.BigIntegerField(default=0)
+    recent_event_id = models.BigIntegerField(default=0)
+    rotated_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.name} @ {self.last_event_id}"

@@ -7,6 +7,9 @@ so each column's "newest 50" is a LIMIT on an index range, merged in Python). Co
 column are one ``UNION ALL`` of per-scope ``GROUP BY stage_id`` aggregates (index-only scans: the indexes
 carry ``amount``); the cards of every column are one ``UNION ALL`` of per-(scope, column) ``LIMIT 51``
 index scans, then one query loads those deals with their lead, company and owner.
+The grade filter reads the deal's own copy of the lead's grade (``Deal.grade``, kept by ``pipeline.sync_grades``):
+counts/totals are index-only scans of ``deal_owner_grade_idx`` / ``deal_team_grade_idx`` and the cards a LIMIT on
+them, without joining ``leads_lead``.
 """
 
 from __future__ import annotations
@@ -186,7 +189,7 @@ def _filtered(deals: QuerySet[Deal], filters: BoardFilters) -> QuerySet[Deal]:
     if filters.amount_max is not None:
         deals = deals.filter(amount__lte=filters.amount_max)
     if filters.grade in GRADES:
-        deals = deals.filter(lead__grade=filters.grade)
+        deals = deals.filter(grade=filters.grade)  # the deal's copy: no join
     terms = " ".join(filters.search.split()).lower()
     if terms and "\x00" not in terms:
         deals = deals.filter(lead__search_text__contains=terms)
@@ -294,7 +297,7 @@ def _column_totals(scopes: list[Q], filters: BoardFilters) -> list[dict[str, Any
         parts = [
             _filtered(Deal.objects.filter(scope), filters)
             .values("stage_id")
-            .annotate(n=Count("id"), total=Sum("amount"))
+            .annotate(n=Count("*"), total=Sum("amount"))  # COUNT(*): index-only
             for scope in scopes
         ]
     else:

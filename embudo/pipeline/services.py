@@ -15,7 +15,7 @@ Invariants:
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -33,8 +33,9 @@ from embudo.leads.models import Lead
 from embudo.pipeline import exceptions, selectors
 from embudo.pipeline.domain import stages as domain
 from embudo.pipeline.events import DealAmountChanged, DealStageChanged
-from embudo.pipeline.models import Deal, Stage, StageKind
+from embudo.pipeline.models import Deal, GradeSync, Stage, StageKind
 from embudo.scoring import lifecycle
+from embudo.scoring.events import GradeChanged
 
 _HUMAN_ROLES = ("sales_rep", "manager", "admin")
 _MESSAGES = {
@@ -122,6 +123,83 @@ def rebuild_totals(*, team_id: int | None = None) -> int:
         return int(cursor.rowcount)
 
 
+# --- Grades on the deals -------------------------------------------------------------------------------
+
+GRADE_SYNC = "deals"
+SYNC_WINDOW = 200_000  # event ids read per statement (a pkey range of core_domainevent)
+# Events are numbered when inserted but seen when committed: a transaction still open while the checkpoint
+# passed its ids (a bulk rescoring batch) is caught by re-reading the ids of the last 10 to 20 minutes.
+RECHECK_EVERY = timedelta(minutes=10)
+
+_SYNC_WINDOW_SQL = """
+WITH moved AS (
+    -- ``type || ''``: read the id range on the primary key, never all the GradeChanged rows on their type index
+    SELECT DISTINCT lead_id FROM core_domainevent
+     WHERE id > %s AND id <= %s AND type || '' = %s AND lead_id IS NOT NULL
+)
+UPDATE pipeline_deal d SET grade = l.grade
+  FROM moved m JOIN leads_lead l ON l.id = m.lead_id
+ WHERE d.lead_id = l.id AND d.grade <> l.grade
+"""
+
+
+def _sync_window(after: int, until: int) -> int:
+    with connection.cursor() as cursor:
+        cursor.execute(_SYNC_WINDOW_SQL, [after, until, GradeChanged.type_name()])
+        return max(int(cursor.rowcount), 0)
+
+
+def _checkpoint() -> GradeSync:
+    GradeSync.objects.get_or_create(name=GRADE_SYNC)
+    return GradeSync.objects.select_for_update().get(name=GRADE_SYNC)
+
+
+def sync_grades(*, window: int = SYNC_WINDOW) -> int:
+    """Copy the lead's grade onto the deals of the leads whose grade moved since the checkpoint (every grade
+    move, one by one or bulk rescoring, writes a ``scoring.GradeChanged`` row): set-based, one statement per
+    window of event ids, each window in its own transaction with the checkpoint; then the ids of the last
+    10-20 minutes again (events committed late). Idempotent (only differing deals are written); returns the
+    deals updated. ``resync_all_grades`` (nightly) repairs anything older."""
+    updated = 0
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT coalesce(max(id), 0) FROM core_domainevent")
+        row = cursor.fetchone()
+    top = int(row[0]) if row else 0
+    with transaction.atomic():
+        state = _checkpoint()
+        recheck_from, started_at = state.recheck_from_id, state.last_event_id
+    while True:
+        with transaction.atomic():
+            state = _checkpoint()
+            if state.last_event_id >= top:
+                break
+            until = min(top, state.last_event_id + window)
+            updated += _sync_window(state.last_event_id, until)
+            state.last_event_id, state.synced_at = until, clock.now()
+            state.save(update_fields=["last_event_id", "synced_at"])
+    for after in range(recheck_from, started_at, window):  # late commits: already-read ids again
+        with transaction.atomic():
+            updated += _sync_window(after, min(started_at, after + window))
+    with transaction.atomic():
+        state = _checkpoint()
+        now = clock.now()
+        if state.rotated_at is None or now - state.rotated_at >= RECHECK_EVERY:
+            # Two generations: the recheck always starts at a checkpoint at least RECHECK_EVERY old.
+            state.recheck_from_id, state.recent_event_id = state.recent_event_id, started_at
+            state.rotated_at = now
+            state.save(update_fields=["recheck_from_id", "recent_event_id", "rotated_at"])
+    return updated
+
+
+def resync_all_grades() -> int:
+    """Every deal whose grade differs from its lead's (stragglers the checkpoint missed): set-based."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE pipeline_deal d SET grade = l.grade FROM leads_lead l WHERE d.lead_id = l.id AND d.grade <> l.grade"
+        )
+        return max(int(cursor.rowcount), 0)
+
+
 # --- Deals ---------------------------------------------------------------------------------------------
 
 
@@ -132,12 +210,12 @@ def _insert_deal(*, lead: Lead, stage: Stage, now: datetime, amount: Decimal = D
         cursor.execute(
             """
             INSERT INTO pipeline_deal (lead_id, stage_id, amount, currency, owner_id, team_id, lost_reason,
-                                       stage_entered_at, created_at, updated_at, closed_at)
-            VALUES (%s, %s, %s, 'EUR', %s, %s, %s, %s, %s, %s, %s)
+                                       stage_entered_at, created_at, updated_at, closed_at, grade)
+            VALUES (%s, %s, %s, 'EUR', %s, %s, %s, %s, %s, %s, %s, %s)
             ON CONFLICT (lead_id) DO NOTHING RETURNING id
             """,
             [lead.pk, stage.pk, amount, lead.owner_id, lead.team_id,
-             lead.outcome_reason if stage.kind == StageKind.LOST else "", now, now, now, closed_at],
+             lead.outcome_reason if stage.kind == StageKind.LOST else "", now, now, now, closed_at, lead.grade],
         )  # fmt: skip
         row = cursor.fetchone()
     if row is None:
@@ -269,10 +347,10 @@ def _apply_move(
     deal.closed_at = now if target.kind != StageKind.OPEN else None
     if amount is not None:
         deal.amount = amount
-    deal.owner_id, deal.team_id = lead.owner_id, lead.team_id
+    deal.owner_id, deal.team_id, deal.grade = lead.owner_id, lead.team_id, lead.grade
     deal.save(
         update_fields=["stage", "stage_entered_at", "updated_at", "lost_reason", "closed_at", "amount", "owner",
-                       "team"]
+                       "team", "grade"]
     )  # fmt: skip
     _moved(old_slot, old_amount, _slot(deal), deal.amount)
     effect = domain.effect_of(old_kind=current.kind, new_kind=target.kind)
@@ -427,6 +505,9 @@ def follow_owner(*, lead_id: int) -> Deal | None:
     if deal.owner_id != lead.owner_id:
         deal.owner_id = lead.owner_id
         changed.append("owner")
+    if deal.grade != lead.grade:
+        deal.grade = lead.grade
+        changed.append("grade")
     if changed:
         deal.updated_at = clock.now()
         deal.save(update_fields=[*changed, "updated_at"])
@@ -646,6 +727,7 @@ def hand_over_deal_on_merge(*, merged_id: int, survivor_id: int) -> dict[str, An
         lead_id=survivor_id,
         owner_id=survivor.owner_id if survivor else merged.owner_id,
         team_id=survivor.team_id if survivor else merged.team_id,
+        grade=survivor.grade if survivor else merged.grade,
     )
     merged.refresh_from_db()
     _moved(old_slot, merged.amount, _slot(merged), merged.amount)
@@ -662,6 +744,8 @@ def restore_deal_after_unmerge(*, merged_id: int, handed_over: dict[str, Any]) -
         if values[name] is not None:
             values[name] = datetime.fromisoformat(values[name])
     restored = Deal(id=snapshot["id"], lead_id=merged_id, **values)
+    grade = Lead.objects.filter(pk=merged_id).values_list("grade", flat=True).first()
+    restored.grade = grade or snapshot.get("grade") or "cold"
     current = Deal.objects.select_for_update().filter(pk=snapshot["id"]).first()
     if handed_over.get("moved") and current is not None:
         old_slot, old_amount = _slot(current), current.amount

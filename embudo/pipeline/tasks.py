@@ -29,6 +29,16 @@ def on_interaction_logged(event_id: int) -> None:
 @app.periodic(cron="23 3 * * *", periodic_id="pipeline.rebuild_totals")
 @app.task(name="pipeline.rebuild_totals", queueing_lock="pipeline.rebuild_totals", lock="pipeline.rebuild_totals")
 def rebuild_totals(timestamp: int) -> None:
-    """Nightly: recompute the board's column totals (deals removed with their lead are not counted any more)."""
+    """Nightly: recompute the board's column totals (deals removed with their lead are not counted any more)
+    and copy the leads' grades onto any deal the minutely sync missed."""
     del timestamp
     services.rebuild_totals()
+    services.resync_all_grades()
+
+
+@app.periodic(cron="* * * * *", periodic_id="pipeline.sync_grades")
+@app.task(name="pipeline.sync_grades", queueing_lock="pipeline.sync_grades", lock="pipeline.sync_grades")
+def sync_grades(timestamp: int) -> None:
+    """Every minute: the deals follow their lead's grade (scoring's GradeChanged events since the checkpoint)."""
+    del timestamp
+    services.sync_grades()
