@@ -238,6 +238,10 @@ def _rep_day_scenarios(
         board = pipeline_bench.board_urls(user)
         scenarios.append(Scenario(f"inbox · {label}", "inbox", role, cycle(inbox, requests), cycle(inbox, warmup)))
         scenarios.append(Scenario(f"board · {label}", "board", role, cycle(board, requests), cycle(board, warmup)))
+        by_grade = pipeline_bench.grade_urls()
+        scenarios.append(
+            Scenario(f"board by grade · {label}", "board", role, cycle(by_grade, requests), cycle(by_grade, warmup))
+        )
         scenarios.append(Scenario(f"my day · {label}", "tasks", role, ["/tasks/"] * requests, ["/tasks/"] * warmup))
     panels = ["interactions", "pipeline", "tasks"]
     panel_urls = [_panel_url(name, lead.pk) for lead in rep_leads for name in panels]
