@@ -3,13 +3,20 @@
   "use strict";
 
   // ---- SLA countdowns: <time datetime data-countdown> ticking every second, red once breached ----
+  // Unit abbreviations in the page's language: data-countdown-units="d h m s" on the inbox (translated).
+  function units() {
+    var holder = document.querySelector("[data-countdown-units]");
+    var parts = ((holder && holder.getAttribute("data-countdown-units")) || "d h m s").split(" ");
+    return parts.length === 4 ? parts : ["d", "h", "m", "s"];
+  }
   function span(ms) {
+    var u = units();
     var s = Math.floor(Math.abs(ms) / 1000);
     var d = Math.floor(s / 86400), h = Math.floor((s % 86400) / 3600), m = Math.floor((s % 3600) / 60);
-    if (d > 0) return d + "d " + h + "h";
-    if (h > 0) return h + "h " + m + "m";
-    if (m > 0) return m + "m " + (s % 60) + "s";
-    return (s % 60) + "s";
+    if (d > 0) return d + u[0] + " " + h + u[1];
+    if (h > 0) return h + u[1] + " " + m + u[2];
+    if (m > 0) return m + u[2] + " " + (s % 60) + u[3];
+    return (s % 60) + u[3];
   }
   function tick() {
     var now = Date.now();
