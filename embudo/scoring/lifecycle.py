@@ -193,8 +193,9 @@ def _write_stage(lead: Lead, *, stage: str, reason: str, at: datetime) -> None:
     lead.lifecycle_stage = stage
     lead.lifecycle_reason = reason
     lead.lifecycle_changed_at = at
+    lead.status = domain.status_after_move(lead.status, stage)
     lead.updated_at = at
-    lead.save(update_fields=["lifecycle_stage", "lifecycle_reason", "lifecycle_changed_at", "updated_at"])
+    lead.save(update_fields=["lifecycle_stage", "lifecycle_reason", "lifecycle_changed_at", "status", "updated_at"])
 
 
 @transaction.atomic

@@ -65,6 +65,19 @@ AUTOMATIC: Mapping[Rule, tuple[frozenset[str], str]] = {
 }
 
 
+def status_after_move(status: str, stage: str) -> str:
+    """The work status a manual lifecycle move implies: disqualified leads are closed ("disqualified"),
+    customers "converted"; a lead brought back from either is being worked again ("working"). Any other
+    move leaves the rep's status alone."""
+    if stage == DISQUALIFIED:
+        return "disqualified"
+    if stage == CUSTOMER:
+        return "converted"
+    if status in ("disqualified", "converted"):
+        return "working"
+    return status
+
+
 def automatic_target(rule: Rule, stage: str) -> str | None:
     """The stage ``rule`` moves a lead in ``stage`` to, or None when it does not apply."""
     sources, target = AUTOMATIC[rule]

@@ -113,3 +113,15 @@ def test_bant_answers_are_trimmed_and_limited() -> None:
     values, errors = domain.clean_bant({"budget": "  50k  EUR ", "authority": None, "need": "", "timing": "x" * 201})
     assert values == {"budget": "50k EUR", "need": ""}
     assert errors == {"timing": ["At most 200 characters."]}
+
+
+STATUSES = ("new", "working", "nurturing", "qualified", "disqualified", "converted")
+
+
+@given(st.sampled_from(STATUSES), st.sampled_from(domain.STAGES))
+def test_status_after_a_move_is_closed_only_for_closed_stages(status: str, stage: str) -> None:
+    after = domain.status_after_move(status, stage)
+    assert (after == "disqualified") == (stage == domain.DISQUALIFIED)
+    assert (after == "converted") == (stage == domain.CUSTOMER)
+    if stage not in (domain.DISQUALIFIED, domain.CUSTOMER) and status not in ("disqualified", "converted"):
+        assert after == status  # the rep's own status is left alone

@@ -113,6 +113,16 @@ def test_disqualifying_needs_a_reason_and_stores_it(rep: User) -> None:
     assert _events(lead)[-1].payload["reason"] == "no_budget: Frozen until Q3"
 
 
+def test_disqualifying_closes_the_lead_and_bringing_it_back_reopens_it(rep: User) -> None:
+    lead = LeadFactory(owner=rep, lifecycle_stage="mql", status="working")
+    lifecycle.set_stage(lead_id=lead.pk, stage="disqualified", actor=rep, reason="no_budget")
+    lead.refresh_from_db()
+    assert (lead.lifecycle_stage, lead.status) == ("disqualified", "disqualified")
+    lifecycle.set_stage(lead_id=lead.pk, stage="lead", actor=rep, reason="Budget approved after all")
+    lead.refresh_from_db()
+    assert (lead.lifecycle_stage, lead.status) == ("lead", "working")
+
+
 def test_moving_back_needs_a_reason(rep: User) -> None:
     lead = LeadFactory(owner=rep, lifecycle_stage="sql")
     with pytest.raises(InvalidInput):
