@@ -176,8 +176,20 @@ def python_load(port: int, token: str, seconds: float, clients: int, run_tag: st
 
 
 WRK_SCRIPT = """
+-- Each wrk thread has its own Lua state whose math.random starts from the same seed: without a
+-- per-thread seed and tag, the threads would send identical leads (merges and lock waits, not
+-- the creation path this benchmark measures).
 local counter = 0
 local tag = "%(tag)s"
+local thread_count = 0
+setup = function(thread)
+  thread_count = thread_count + 1
+  thread:set("thread_tag", tostring(thread_count))
+end
+init = function(args)
+  tag = tag .. "-" .. thread_tag
+  math.randomseed(tonumber(thread_tag) * 7919 + os.time())
+end
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
 wrk.headers["Authorization"] = "Bearer %(token)s"
