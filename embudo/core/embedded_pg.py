@@ -28,16 +28,36 @@ _lock = threading.Lock()
 _servers: dict[Path, Any] = {}
 _databases: set[tuple[Path, str]] = set()
 
-# Applied once to a new cluster. Sized for the 2-core/24 GB reference machine; production
-# uses its own PostgreSQL through DATABASE_URL.
+
+def _memory_bytes() -> int:
+    try:
+        return int(os.sysconf("SC_PAGE_SIZE")) * int(os.sysconf("SC_PHYS_PAGES"))
+    except (ValueError, OSError, AttributeError):
+        return 4 * 1024**3
+
+
+def _megabytes(fraction: float, *, low: int, high: int) -> str:
+    return f"{max(low, min(high, int(_memory_bytes() * fraction) // 1024**2))}MB"
+
+
+# Applied to a cluster when it is created and again whenever this table changes (SETTINGS_VERSION).
+# Sized from the machine's memory the way PostgreSQL's docs advise (shared_buffers a quarter of RAM);
+# production uses its own PostgreSQL through DATABASE_URL.
+# WAL: intake and imports touch random index pages (1M leads, 12M dedupe keys); with the default
+# 1 GB max_wal_size a checkpoint was forced every few seconds under load, and every first touch of
+# a page after a checkpoint writes the whole 8 kB page to the WAL again (8 such pages per API lead).
 SERVER_SETTINGS = {
-    "shared_buffers": "512MB",
+    "shared_buffers": _megabytes(0.25, low=128, high=4096),
+    "effective_cache_size": _megabytes(0.5, low=512, high=16384),
     "work_mem": "16MB",
     "maintenance_work_mem": "512MB",
     "max_connections": "200",
     "random_page_cost": "1.1",
-    "effective_cache_size": "4GB",
+    "max_wal_size": "8GB",
+    "min_wal_size": "1GB",
+    "checkpoint_timeout": "15min",
 }
+SETTINGS_VERSION = "2"
 SETTINGS_MARKER = ".embudo_tuned"
 
 
@@ -89,7 +109,7 @@ def prune_dead_pids(pgdata: Path) -> list[int]:
 
 def _tune_new_cluster(server: Any, pgdata: Path) -> None:
     marker = pgdata / SETTINGS_MARKER
-    if marker.exists():
+    if marker.exists() and marker.read_text().strip() == f"tuned {SETTINGS_VERSION}":
         return
     statements = "".join(f"ALTER SYSTEM SET {k} = '{v}';\n" for k, v in SERVER_SETTINGS.items())
     server.psql(statements)
@@ -104,7 +124,7 @@ def _tune_new_cluster(server: Any, pgdata: Path) -> None:
     info = PostmasterInfo.read_from_pgdata(pgdata)
     if info is not None:
         server._postmaster_info = info
-    marker.write_text("tuned\n")
+    marker.write_text(f"tuned {SETTINGS_VERSION}\n")
 
 
 def ensure_server(pgdata: str | Path, dbname: str, *, cleanup_mode: str | None = "stop") -> ServerAddress:
