@@ -77,10 +77,13 @@ def _status_code(result: services.IntakeResult) -> int:
 
 def _out(result: services.IntakeResult) -> CaptureOut:
     summary = result.lead_summary
-    if summary is not None and summary.owner_id is None:
-        # Known from processing: no need to read the lead back.
+    if summary is not None:
+        # Known from processing (score, grade and owner are set in the intake transaction): only the
+        # owner's name is read, not the whole lead.
+        owner = selectors.get_owner_summary(summary.owner_id) if summary.owner_id is not None else None
         return CaptureOut(id=result.lead_id, created=result.created, score=summary.score, grade=summary.grade,
-                          owner=None, submission_id=result.submission_id, status=result.status,
+                          owner=OwnerOut(id=owner[0], email=owner[1], full_name=owner[2]) if owner else None,
+                          submission_id=result.submission_id, status=result.status,
                           fields=result.errors)  # fmt: skip
     lead = selectors.get_lead_summary(result.lead_id) if result.lead_id else None
     return CaptureOut(

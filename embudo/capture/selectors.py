@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from django.db import connection
 from django.db.models import Count, Q
 
 from embudo.capture.models import Submission
@@ -18,6 +19,14 @@ KEPT_HEADERS = frozenset({"user-agent", "referer", "accept-language", "content-t
 
 def get_lead_summary(lead_id: int) -> Lead | None:
     return leads_selectors.get_lead(lead_id)
+
+
+def get_owner_summary(user_id: int) -> tuple[int, str, str] | None:
+    """(id, email, full name) of a lead's owner, for the intake response."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT id, email, full_name FROM accounts_user WHERE id = %s", [user_id])
+        row = cursor.fetchone()
+    return (int(row[0]), str(row[1]), str(row[2])) if row else None
 
 
 def same_payload(submission_id: int, payload: Mapping[str, Any]) -> bool:

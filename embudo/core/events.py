@@ -8,16 +8,17 @@ Events are frozen dataclasses subclassing ``Event``; their ``type`` is ``<contex
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any, ClassVar
 
-from django.db import transaction
+from django.db import connection, transaction
 from procrastinate.contrib.django import app as procrastinate_app
 
 from config import event_map
 from embudo.core import clock
 from embudo.core.models import DomainEvent
+from embudo.core.sqlparams import jsonb
 
 _ENVELOPE = frozenset({"lead_id", "actor_id"})
 
@@ -50,17 +51,50 @@ def publish(event: Event, *, occurred_at: datetime | None = None) -> DomainEvent
     No savepoint: inside the caller's transaction an error here dooms the whole transaction anyway
     (the fact and its reactions must not be half written), and outside one this opens its own.
     """
-    with transaction.atomic(savepoint=False):
-        row = DomainEvent.objects.create(
-            type=event.type_name(),
-            occurred_at=occurred_at or clock.now(),
-            lead_id=event.lead_id,
-            actor_id=event.actor_id,
-            payload=event.payload(),
+    row = DomainEvent(
+        type=event.type_name(),
+        occurred_at=occurred_at or clock.now(),
+        lead_id=event.lead_id,
+        actor_id=event.actor_id,
+        payload=event.payload(),
+    )
+    with transaction.atomic(savepoint=False), connection.cursor() as cursor:
+        # Plain SQL, not ``objects.create``: several events are published per lead on the intake path,
+        # and compiling the ORM insert cost more Python time than PostgreSQL spends on it.
+        cursor.execute(
+            "INSERT INTO core_domainevent (type, occurred_at, lead_id, actor_id, payload)"
+            " VALUES (%s, %s, %s, %s, %s) RETURNING id",
+            [row.type, row.occurred_at, row.lead_id, row.actor_id, jsonb(row.payload)],
         )
-        for task_name in subscribers_of(row.type):
-            procrastinate_app.configure_task(task_name).defer(event_id=row.pk)
+        inserted = cursor.fetchone()
+        row.pk = int(inserted[0]) if inserted else None
+        row._state.adding = False
+        defer_jobs([JobToDefer(task_name, {"event_id": row.pk}) for task_name in subscribers_of(row.type)])
     return row
+
+
+@dataclasses.dataclass(frozen=True)
+class JobToDefer:
+    task: str
+    kwargs: Mapping[str, Any]
+    schedule_at: datetime | None = None
+
+
+def defer_jobs(jobs: Sequence[JobToDefer]) -> None:
+    """Defer several jobs in ONE statement (one round trip instead of one per job), in the caller's
+    transaction. Runs several times per lead on the intake path."""
+    if not jobs:
+        return
+    procrastinate_app.job_manager.batch_defer_jobs(
+        jobs=[
+            (
+                procrastinate_app.configure_task(job.task, schedule_at=job.schedule_at)
+                if job.schedule_at
+                else procrastinate_app.configure_task(job.task)
+            ).make_new_job(**job.kwargs)
+            for job in jobs
+        ]  # fmt: skip
+    )
 
 
 def get_event(event_id: int) -> DomainEvent:

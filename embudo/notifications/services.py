@@ -16,15 +16,15 @@ from typing import Any
 
 from django.conf import settings
 from django.core.mail import send_mail
-from django.db import transaction
+from django.db import connection, transaction
 from django.urls import reverse
 from django.utils import translation
 from django.utils.functional import Promise
 from django.utils.translation import gettext as _
-from procrastinate.contrib.django import app as procrastinate_app
 
 from embudo.accounts.models import User
 from embudo.core import clock
+from embudo.core.events import JobToDefer, defer_jobs
 from embudo.notifications import domain, selectors
 from embudo.notifications.exceptions import (
     InvalidPreference,
@@ -82,22 +82,26 @@ def notify(
     notification_id: int | None = None
     with transaction.atomic(savepoint=False):
         if channels.in_app:
-            notification_id = Notification.objects.create(
-                user_id=user_id, kind=kind, title=title, body=body, lead_id=lead_id, url=url, created_at=now
-            ).pk
+            with connection.cursor() as cursor:  # plain SQL: once per routed lead on the intake path
+                cursor.execute(
+                    "INSERT INTO notifications_notification (user_id, kind, title, body, lead_id, url, created_at)"
+                    " VALUES (%s, %s, %s, %s, %s, %s, %s) RETURNING id",
+                    [user_id, kind, title, body, lead_id, url, now],
+                )
+                row = cursor.fetchone()
+            notification_id = int(row[0]) if row else None
+        jobs: list[JobToDefer] = []
         if channels.email:
-            procrastinate_app.configure_task("notifications.send_email").defer(
-                user_id=user_id, kind=kind, title=title, body=body, url=url
-            )
+            email = {"user_id": user_id, "kind": kind, "title": title, "body": body, "url": url}
+            jobs.append(JobToDefer("notifications.send_email", email))
         if team_id is not None:
             for webhook_id, _url in selectors.list_active_webhooks(team_id, kind):
                 payload = domain.webhook_payload(
                     kind=kind, title=title, body=body, lead_id=lead_id, url=domain.absolute_url(base_url(), url),
                     team_id=team_id, sent_at=now.isoformat(),
                 )  # fmt: skip
-                procrastinate_app.configure_task("notifications.post_webhook").defer(
-                    webhook_id=webhook_id, payload=payload
-                )
+                jobs.append(JobToDefer("notifications.post_webhook", {"webhook_id": webhook_id, "payload": payload}))
+        defer_jobs(jobs)
     return notification_id
 
 

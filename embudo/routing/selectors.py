@@ -80,15 +80,33 @@ def published_rule_set(team_id: int | None) -> RuleSet | None:
     return _with_rules(candidates.filter(team__isnull=True)).first()
 
 
+# Published rule sets are immutable (a change is a new draft, published as a new row), so each
+# process keeps the rows it has read; only which one is published is asked at every intake.
+_published_rule_sets: dict[int, RuleSet] = {}
+
+
 def published_rule_set_row(team_id: int | None) -> RuleSet | None:
-    """The routing rule set of a lead of ``team_id`` (team's, else global) in ONE query, without its rules
-    (the intake path caches the parsed rules of published rule sets, which never change)."""
-    queryset = RuleSet.objects.filter(status=RuleSetStatus.PUBLISHED)
-    if team_id is None:
-        return queryset.filter(team__isnull=True).first()
-    return (
-        queryset.filter(Q(team_id=team_id) | Q(team__isnull=True)).order_by(F("team_id").asc(nulls_last=True)).first()
-    )
+    """The routing rule set of a lead of ``team_id`` (team's, else global), without its rules (the intake
+    path caches the parsed rules of published rule sets, which never change). One small indexed query."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT id FROM routing_ruleset WHERE status = %s AND (team_id = %s OR team_id IS NULL)"
+            " ORDER BY team_id NULLS LAST LIMIT 1",
+            [RuleSetStatus.PUBLISHED, team_id],
+        )
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    rule_set_id = int(row[0])
+    cached = _published_rule_sets.get(rule_set_id)
+    if cached is None:
+        cached = RuleSet.objects.filter(pk=rule_set_id, status=RuleSetStatus.PUBLISHED).first()
+        if cached is None:  # archived in between
+            return None
+        if len(_published_rule_sets) > 1000:
+            _published_rule_sets.clear()
+        _published_rule_sets[rule_set_id] = cached
+    return cached
 
 
 def active_rules(rule_set_id: int) -> list[RoutingRule]:

@@ -32,6 +32,7 @@ from embudo.accounts.models import Team, User
 from embudo.core import clock
 from embudo.core import events as core_events
 from embudo.core.domain import conditions as cond
+from embudo.core.sqlparams import jsonb
 from embudo.leads import condition_fields
 from embudo.leads.models import Lead
 from embudo.notifications import services as notifications_services
@@ -478,10 +479,13 @@ def _apply(
     """
     now = clock.now()
     previous_owner_id = lead.owner_id
+    # Plain SQL for the two writes every routed lead makes (the ORM's compilers cost more than the writes).
     if decision.owner_id != lead.owner_id or decision.team_id != lead.team_id:
-        Lead.objects.filter(pk=lead.pk).update(owner_id=decision.owner_id, team_id=decision.team_id, updated_at=now)
+        with connection.cursor() as cursor:
+            cursor.execute("UPDATE leads_lead SET owner_id = %s, team_id = %s, updated_at = %s WHERE id = %s",
+                           [decision.owner_id, decision.team_id, now, lead.pk])  # fmt: skip
         lead.owner_id, lead.team_id, lead.updated_at = decision.owner_id, decision.team_id, now
-    assignment = Assignment.objects.create(
+    assignment = Assignment(
         lead_id=lead.pk,
         user_id=decision.owner_id,
         previous_owner_id=previous_owner_id,
@@ -499,6 +503,19 @@ def _apply(
         actor_id=actor_id,
         created_at=now,
     )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO routing_assignment (lead_id, user_id, previous_owner_id, team_id, pool_id, rule_id,"
+            " rule_name, rule_set_id, rule_set_number, kind, outcome, trigger, reason, candidates, actor_id,"
+            " created_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING id",
+            [assignment.lead_id, assignment.user_id, assignment.previous_owner_id, assignment.team_id,
+             assignment.pool_id, assignment.rule_id, assignment.rule_name, assignment.rule_set_id,
+             assignment.rule_set_number, assignment.kind, assignment.outcome, assignment.trigger, assignment.reason,
+             jsonb(assignment.candidates), assignment.actor_id, assignment.created_at],
+        )  # fmt: skip
+        inserted = cursor.fetchone()
+    assignment.pk = int(inserted[0]) if inserted else None
+    assignment._state.adding = False
     skipped = Counter(c.status for c in decision.candidates if c.status not in ("chosen", "eligible"))
     core_events.publish(
         LeadAssigned(
@@ -546,7 +563,7 @@ def _apply(
                 team_id=decision.team_id,
             )
     if decision.owner_id is not None and decision.owner_id != previous_owner_id:
-        sla_services.start_clocks(lead_id=lead.pk, trigger="assigned")
+        sla_services.start_clocks(lead_id=lead.pk, trigger="assigned", lead=lead)
     return assignment, notified_at
 
 
@@ -565,24 +582,33 @@ def route_at_intake(
     stored_at: datetime,
     scored_at: datetime,
     form_id: int | None = None,
+    ownership: tuple[int | None, int | None, str] | None = None,
 ) -> RoutingResult | None:
     """Assign ``lead_id`` by the published rule set when it has no owner; record speed-to-lead marks.
 
     Returns the new ownership, or None when the lead kept its owner. Notifications are enqueued in the
     caller's transaction. ``form_id`` (optional) is the capture form of this submission, for ``form`` rules.
+    ``ownership``: the caller's (owner_id, team_id, source) of the lead, which intake has in hand; the
+    lead is then read only when there is something to route.
     """
     del created
-    lead = _load_lead(lead_id, lock=False)  # the intake transaction holds the lead's row lock
-    if lead is None:
+    if ownership is None:
+        found = _load_lead(lead_id, lock=False)  # the intake transaction holds the lead's row lock
+        if found is None:
+            return None
+        ownership = (found.owner_id, found.team_id, found.source)
+    owner_id, team_id, source = ownership
+    if owner_id is not None:
+        mark_speed(lead_id, received=received_at, stored=stored_at, scored=scored_at, team_id=team_id,
+                   source=source, owner_id=owner_id)  # fmt: skip
         return None
-    if lead.owner_id is not None:
-        mark_speed(lead_id, received=received_at, stored=stored_at, scored=scored_at, team_id=lead.team_id,
-                   source=lead.source, owner_id=lead.owner_id)  # fmt: skip
-        return None
-    rule_set = selectors.published_rule_set_row(lead.team_id)
+    rule_set = selectors.published_rule_set_row(team_id)
     if rule_set is None:
-        mark_speed(lead_id, received=received_at, stored=stored_at, scored=scored_at, team_id=lead.team_id,
-                   source=lead.source)  # fmt: skip
+        mark_speed(lead_id, received=received_at, stored=stored_at, scored=scored_at, team_id=team_id,
+                   source=source)  # fmt: skip
+        return None
+    lead = _load_lead(lead_id, lock=False)
+    if lead is None:
         return None
     decision, _checks = _decide(lead, rule_set=rule_set, commit=True, form_id=form_id)
     assignment, notified_at = _apply(lead, decision, kind=AssignmentKind.AUTOMATIC, trigger="intake", actor_id=None)

@@ -23,12 +23,12 @@ from django.db import IntegrityError, connection, transaction
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from procrastinate.contrib.django import app as procrastinate_app
 
 from embudo.accounts import selectors as accounts_selectors
 from embudo.accounts.models import User
 from embudo.core import clock, events
 from embudo.core.domain import conditions
+from embudo.core.events import JobToDefer, defer_jobs
 from embudo.leads import condition_fields
 from embudo.leads import selectors as leads_selectors
 from embudo.leads.models import Lead
@@ -44,31 +44,40 @@ SWEEP_BATCH = 500
 # -- clocks -------------------------------------------------------------------------------------------------
 
 
-def start_clocks(*, lead_id: int, trigger: str) -> None:
+def start_clocks(*, lead_id: int, trigger: str, lead: Lead | None = None) -> None:
     """Start the SLA clocks whose policy matches the lead now (``trigger``: "assigned", "hot", "sql", …).
 
     Needs an owner (a clock times a person). On "assigned", open clocks that still time a previous owner
-    are cancelled and restarted for the new one, with the full target.
+    are cancelled and restarted for the new one, with the full target. ``lead``: the caller's current
+    copy of the lead (routing has just loaded and assigned it), saving a read on the intake path.
     """
     if trigger not in Trigger.values:
         return
-    lead = leads_selectors.get_lead(lead_id)
+    if lead is None or lead.pk != lead_id:
+        lead = leads_selectors.get_lead(lead_id)
     if lead is None or lead.owner_id is None or lead.outcome:
         return
     now = clock.now()
-    with transaction.atomic():
-        open_clocks = list(
-            SlaClock.objects.select_for_update(of=("self",))
-            .select_related("policy")
-            .filter(lead_id=lead_id, status=ClockStatus.OPEN)
-        )
+    # No savepoint: nothing here is caught and retried; an error dooms the caller's transaction anyway.
+    with transaction.atomic(savepoint=False):
+        # The open clocks as plain rows (a just-routed lead has none; this runs for every routed lead),
+        # locked; only the stale ones are loaded as models, to be closed and restarted.
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT id, policy_id, owner_id FROM sla_slaclock WHERE lead_id = %s AND status = %s FOR UPDATE",
+                [lead_id, ClockStatus.OPEN],
+            )
+            open_rows = cursor.fetchall()
         restart: list[SlaPolicy] = []
+        closed: set[int] = set()
         if trigger == Trigger.ASSIGNED:
-            for stale in (c for c in open_clocks if c.owner_id != lead.owner_id):
+            stale_ids = [clock_id for clock_id, _policy_id, owner_id in open_rows if owner_id != lead.owner_id]
+            for stale in SlaClock.objects.select_related("policy").filter(pk__in=stale_ids) if stale_ids else ():
                 _close(stale, ClockStatus.CANCELLED, now)
                 restart.append(stale.policy)
+                closed.add(stale.pk)
         restart = _matching(lead, [p for p in restart if p.active])
-        open_policy_ids = {c.policy_id for c in open_clocks if c.status == ClockStatus.OPEN}
+        open_policy_ids = {policy_id for clock_id, policy_id, _owner_id in open_rows if clock_id not in closed}
         candidates = [p for p in selectors.active_policies(trigger) if p.pk not in open_policy_ids]
         matching = _matching(lead, candidates)
         calendars: dict[bool, BusinessCalendar] = {}
@@ -123,9 +132,10 @@ def _open_clock(lead: Lead, policy: SlaPolicy, now: datetime, cache: dict[bool, 
     if row is None:  # another transaction opened it first
         return None
     clock_id = int(row[0])
-    procrastinate_app.configure_task("sla.check_breach", schedule_at=due).defer(clock_id=clock_id)
+    jobs = [JobToDefer("sla.check_breach", {"clock_id": clock_id}, schedule_at=due)]
     if remind_at is not None:
-        procrastinate_app.configure_task("sla.remind", schedule_at=remind_at).defer(clock_id=clock_id)
+        jobs.append(JobToDefer("sla.remind", {"clock_id": clock_id}, schedule_at=remind_at))
+    defer_jobs(jobs)
     return clock_id
 
 

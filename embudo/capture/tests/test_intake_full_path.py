@@ -52,7 +52,7 @@ def test_a_lead_from_the_api_is_scored_routed_timed_and_notified_in_one_call(
     # Everything the intake transaction does with every context on (scoring's model and ledger,
     # routing's rules, pool lock and assignment, the notification and its jobs, the SLA clocks);
     # +1 when a per-process cache is cold.
-    with django_assert_max_num_queries(43):
+    with django_assert_max_num_queries(38):
         response = post(client, body)
     assert response.status_code == 201, response.content
     data = response.json()
