@@ -12,7 +12,9 @@ attribution) is deleted afterwards so the benchmark database stays at its seeded
 from __future__ import annotations
 
 import csv
+import os
 import random
+import resource
 import tempfile
 import time
 from dataclasses import dataclass
@@ -153,6 +155,20 @@ def generate(path: Path, *, rows: int, seed: int = 42) -> Generated:
     return info
 
 
+def _process_cpu(pid: int) -> float:
+    """User + system CPU seconds of a process of this machine (the embedded server's backend)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:  # not on this machine (DATABASE_URL) or not Linux
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def _cleanup(before: dict[str, int], started: Any) -> None:
     statements = [
         ("UPDATE leads_lead SET company_id = NULL WHERE company_id > %s", before["leads_company"]),
@@ -183,9 +199,19 @@ def run(*, rows: int, seed: int, workers: int | None, keep: bool, stdout: Any) -
         def progress(done: int, total: int) -> None:
             stdout.write(f"  {done:,} / {total:,} rows applied ({time.perf_counter() - t:.1f} s)\n")
 
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_backend_pid()")
+            backend = int(cursor.fetchone()[0])
+        cpu = (_process_cpu(backend), time.process_time(), _children_cpu())
         t = time.perf_counter()
         summary = imports.run_import(job_id=job.pk, workers=workers, progress=progress)
         seconds = time.perf_counter() - t
+        # CPU seconds of each side (2 cores: their sum over 2 is the floor of the wall time).
+        cpu_s = {
+            "database_backend": round(_process_cpu(backend) - cpu[0], 1),
+            "python_parent": round(time.process_time() - cpu[1], 1),
+            "python_normalizers": round(_children_cpu() - cpu[2], 1),
+        }
         if not keep:
             t = time.perf_counter()
             _cleanup(before, started)
@@ -199,6 +225,7 @@ def run(*, rows: int, seed: int, workers: int | None, keep: bool, stdout: Any) -
         "rejected": summary.rejected,
         "goal_seconds": 60,
         "phases_s": summary.phases,
+        "cpu_s": cpu_s,
     }
     parameters = {
         "rows": rows,

@@ -20,9 +20,11 @@ Phases of :func:`run_import`, as a pipeline:
    by earlier batches are existing leads by then), groups that end on the same lead are folded, and
    survivorship is applied per field exactly as if the rows had been processed one after the other
    in file order (``SURVIVORSHIP``: identity fields keep the first known value, the others take the
-   latest non-empty value; never an empty value over a known one). New leads are inserted
-   (``ON CONFLICT ((lower(email))) WHERE email <> ''``: a lead stored concurrently by another channel
-   turns the group into a merge), companies are created for business domains and linked, existing
+   latest non-empty value; never an empty value over a known one). Matching probes the indexes once
+   per group, matched leads are read by primary key: a batch never reads the whole lead table. New
+   leads are inserted (a plain ``INSERT`` in a savepoint, again with ``ON CONFLICT ((lower(email)))``
+   when a lead stored concurrently by another channel has one of the emails: that group turns into a
+   merge), companies are created for business domains and linked, existing
    leads are updated only where something changes, then the Submission rows, the
    ``leads.LeadCreated`` / ``leads.LeadUpdated`` / ``capture.LeadCaptured`` events and the
    attribution rows are inserted with ``INSERT … SELECT``. The same transaction advances the
@@ -58,7 +60,7 @@ from typing import IO, Any
 
 import phonenumbers
 from django.conf import settings
-from django.db import DatabaseError, connection, transaction
+from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.db.models import F
 from django.db.models.functions import Greatest
 from email_validator import EmailNotValidError, validate_email
@@ -589,7 +591,7 @@ def _map_row(raw: Sequence[str], plan: Sequence[tuple[int, str]]) -> tuple[dict[
 
 
 STAGE_COLUMNS = (
-    "row_no", "sub_id", "grp", "ok", "reason", "errors", "payload", *LEAD_COLUMNS, "company_domain", "custom",
+    "row_no", "grp", "ok", "reason", "errors", "payload", *LEAD_COLUMNS, "company_domain", "custom",
     "enriched", "present",
 )  # fmt: skip
 
@@ -851,8 +853,12 @@ def _stage_and_apply(
     lead_cols = ", ".join(f"{c} text NOT NULL DEFAULT ''" for c in LEAD_COLUMNS)
     with connection.cursor() as cursor:
         cursor.execute(f"DROP TABLE IF EXISTS {stage}")
+        cursor.execute("SELECT pg_get_serial_sequence('capture_submission', 'id')")
+        sub_seq = cursor.fetchone()[0]
+        # Submission ids are taken by the COPY, in file order (the LeadCaptured events refer to them).
         cursor.execute(
-            f"CREATE UNLOGGED TABLE {stage} (row_no integer NOT NULL, sub_id bigint NOT NULL, grp integer, "
+            f"CREATE UNLOGGED TABLE {stage} (row_no integer NOT NULL, "
+            f"sub_id bigint NOT NULL DEFAULT nextval('{sub_seq}'::regclass), grp integer, "
             f"ok boolean NOT NULL, reason text NOT NULL, errors jsonb NOT NULL, payload jsonb NOT NULL, "
             f"{lead_cols}, company_domain text NOT NULL, custom jsonb NOT NULL, enriched jsonb NOT NULL, "
             f"present jsonb NOT NULL)"
@@ -872,7 +878,6 @@ def _stage_and_apply(
     t0 = time.perf_counter()
     # Normalizers run ahead of the apply, which is the critical path: they get the CPU it leaves.
     pool = multiprocessing.get_context("fork").Pool(size, initializer=_lower_priority) if size else None
-    seq = "pg_get_serial_sequence('capture_submission', 'id')"
 
     def apply(batch: _Batch) -> None:
         nonlocal done
@@ -914,13 +919,11 @@ def _stage_and_apply(
             except csv.Error as exc:
                 raise BadImportFile(f"The file is not a readable CSV: {exc}") from exc
             timings["waiting_for_normalizers"] += time.perf_counter() - t
-            with connection.cursor() as cursor:
-                cursor.execute(f"SELECT nextval({seq}) FROM generate_series(1, %s)", [len(out)])  # noqa: S608
-                ids = [r[0] for r in cursor.fetchall()]
             group = batch.grouper.group
-            for (row_no, ok, email, phone, tail), sub_id in zip(out, ids, strict=True):
+            lines = batch.lines
+            for row_no, ok, email, phone, tail in out:
                 grp = str(group(email, phone)) if ok else "\\N"
-                batch.lines.append(f"{row_no}\t{sub_id}\t{grp}\t{tail}\n")
+                lines.append(f"{row_no}\t{grp}\t{tail}\n")
             batch.rejected.extend(rejected)
             # The first batch is small, so the database starts working while the rest is normalized.
             if len(batch.lines) >= (BATCH_ROWS if done else CHUNK_ROWS):
@@ -944,9 +947,16 @@ _COMPARED = frozenset(c for c in LEAD_COLUMNS)
 
 
 def _first_or_last(column: str) -> str:
+    """The surviving value of ``column`` from ``a.<column>``: the group's non-empty values in file order
+    (one sort for every aggregate: they all share ``ORDER BY row_no``)."""
     rule = survivorship.SURVIVORSHIP.get(column, survivorship.DEFAULT_RULE)
-    order = "ASC" if rule == "first_known" else "DESC"
-    return f"coalesce((array_agg(s.{column} ORDER BY s.row_no {order}) FILTER (WHERE s.{column} <> ''))[1], '')"
+    index = "1" if rule == "first_known" else f"cardinality(a.{column})"
+    return f"coalesce(a.{column}[{index}], '')"
+
+
+# A new lead's target key is ``-grp`` (groups are numbered from 1), a matched lead's is its id: leads
+# matched by several groups of the batch fold into one target.
+_TKEY = "CASE WHEN x.lead_id IS NULL THEN -x.grp ELSE x.lead_id END"
 
 
 def _apply(job: ImportJob, stage: str, summary: ImportSummary) -> tuple[int, int, int]:
@@ -973,60 +983,59 @@ def _apply(job: ImportJob, stage: str, summary: ImportSummary) -> tuple[int, int
     # the WAL flush here (the job's final status is written with a normal, synchronous commit).
     run("settings", "SET LOCAL synchronous_commit = off")
     # Temp tables of an earlier batch still exist when the caller's transaction is an outer one (tests).
-    run("settings", "DROP TABLE IF EXISTS import_grp, import_target, import_custom, import_update")
-    run("analyze_stage", f"ANALYZE {stage} (row_no, grp, ok, email, phone)")
-    # 1. Groups and the lead each one matches: email first, then phone (newest lead).
-    run("groups", f"""
+    run("settings", "DROP TABLE IF EXISTS import_grp, import_target, import_update")
+    run("analyze_stage", f"ANALYZE {stage} (row_no, grp, ok)")
+    # 1. Groups and the lead each one matches: email first, then phone (newest lead). One index probe
+    # per group (``lead_email_lower_uniq``, ``lead_phone_idx``): a join would read every lead per batch.
+    run("groups_match", f"""
         CREATE TEMP TABLE import_grp ON COMMIT DROP AS
-        SELECT grp,
-               (array_agg(email ORDER BY row_no) FILTER (WHERE email <> ''))[1] AS email,
-               (array_agg(phone ORDER BY row_no) FILTER (WHERE phone <> ''))[1] AS phone,
-               NULL::bigint AS lead_id
-        FROM {stage} WHERE ok GROUP BY grp
+        SELECT x.grp, x.lead_id, {_TKEY} AS tkey
+        FROM (SELECT y.grp, coalesce(
+                  CASE WHEN y.email IS NOT NULL THEN
+                      (SELECT l.id FROM leads_lead l WHERE l.email <> '' AND lower(l.email) = y.email) END,
+                  CASE WHEN y.phone IS NOT NULL THEN
+                      (SELECT l.id FROM leads_lead l WHERE l.phone <> '' AND l.phone = y.phone
+                       ORDER BY l.created_at DESC, l.id DESC LIMIT 1) END) AS lead_id
+              FROM (SELECT grp, (array_agg(email ORDER BY row_no) FILTER (WHERE email <> ''))[1] AS email,
+                           (array_agg(phone ORDER BY row_no) FILTER (WHERE phone <> ''))[1] AS phone
+                    FROM {stage} WHERE ok GROUP BY grp) y) x
     """)  # noqa: S608  # fmt: skip
-    run("groups", "ANALYZE import_grp")
-    run("match_email", """
-        UPDATE import_grp g SET lead_id = l.id FROM leads_lead l
-        WHERE g.email IS NOT NULL AND l.email <> '' AND lower(l.email) = g.email
-    """)  # fmt: skip
-    run("match_phone", """
-        UPDATE import_grp g SET lead_id = m.id
-        FROM (SELECT DISTINCT ON (l.phone) l.phone, l.id FROM leads_lead l
-              WHERE l.phone <> ''
-                AND l.phone IN (SELECT phone FROM import_grp WHERE lead_id IS NULL AND phone IS NOT NULL)
-              ORDER BY l.phone, l.created_at DESC, l.id DESC) m
-        WHERE g.lead_id IS NULL AND g.phone = m.phone
-    """)  # fmt: skip
-    # 2. One target per lead: groups matched to the same existing lead fold together.
-    fields_sql = ",\n".join(f"{_first_or_last(c)} AS {c}" for c in LEAD_COLUMNS)
+    run("groups_match", "ANALYZE import_grp")
+    # 2. One target per lead, survivorship per field as if the rows were applied one by one in file
+    # order; custom fields: later rows win per key (as successive merges would). New leads take their
+    # ids from the sequence in file order (volatile output columns are computed after the ORDER BY),
+    # so ids (and the index entries of leads, submissions and events) grow together.
+    arrays = ",\n".join(
+        f"array_agg(s.{c} ORDER BY s.row_no) FILTER (WHERE s.{c} <> '') AS {c}"
+        for c in (*LEAD_COLUMNS, "company_domain")
+    )
+    fields_sql = ",\n".join(f"{_first_or_last(c)} AS {c}" for c in (*LEAD_COLUMNS, "company_domain"))
+    seq = "pg_get_serial_sequence('leads_lead', 'id')"
     run("survivorship", f"""
         CREATE TEMP TABLE import_target ON COMMIT DROP AS
-        SELECT coalesce('l' || g.lead_id, 'g' || g.grp) AS tkey, g.lead_id AS lead_id, min(s.row_no) AS first_row,
-               {fields_sql},
-               {_first_or_last('company_domain')} AS company_domain,
-               (array_agg(s.company_name ORDER BY s.row_no DESC)
-                    FILTER (WHERE s.company_name <> ''))[1] AS company_label,
-               NULL::bigint AS new_id, NULL::bigint AS company_id, false AS created
-        FROM {stage} s JOIN import_grp g ON g.grp = s.grp
-        WHERE s.ok GROUP BY 1, 2
+        SELECT a.tkey, a.lead_id, a.first_row, {fields_sql},
+               a.company_name[cardinality(a.company_name)] AS company_label,
+               CASE WHEN a.customs IS NULL THEN NULL WHEN cardinality(a.customs) = 1 THEN a.customs[1]
+                    ELSE (SELECT jsonb_object_agg(kv.key, kv.value ORDER BY u.n)
+                          FROM unnest(a.customs) WITH ORDINALITY u(c, n), jsonb_each(u.c) kv) END AS custom,
+               NULL::bigint AS company_id,
+               CASE WHEN a.lead_id IS NULL THEN nextval({seq}) END AS new_id
+        FROM (SELECT g.tkey, max(g.lead_id) AS lead_id, min(s.row_no) AS first_row, {arrays},
+                     array_agg(s.custom ORDER BY s.row_no) FILTER (WHERE s.custom <> '{{}}'::jsonb) AS customs
+              FROM {stage} s JOIN import_grp g ON g.grp = s.grp
+              WHERE s.ok GROUP BY g.tkey) a
+        ORDER BY a.first_row
     """)  # noqa: S608  # fmt: skip
-    run("survivorship", "CREATE INDEX ON import_target (tkey)")
     run("survivorship", "ANALYZE import_target")
-    # Custom fields: later rows win per key (as successive merges would).
-    run("custom_fields", f"""
-        CREATE TEMP TABLE import_custom ON COMMIT DROP AS
-        SELECT coalesce('l' || g.lead_id, 'g' || g.grp) AS tkey,
-               jsonb_object_agg(kv.key, kv.value ORDER BY s.row_no) AS custom
-        FROM {stage} s JOIN import_grp g ON g.grp = s.grp, jsonb_each(s.custom) kv
-        WHERE s.ok AND s.custom <> '{{}}'::jsonb GROUP BY 1
-    """)  # noqa: S608  # fmt: skip
     # 3. Companies for business domains, linked to new leads and to matched leads without one.
     run("companies", """
         INSERT INTO leads_company (name, domain, industry, size, country, lead_count, created_at, updated_at)
         SELECT DISTINCT ON (t.company_domain) coalesce(t.company_label, t.company_domain), t.company_domain, '', '',
-               t.country, 0, %s, %s
-        FROM import_target t LEFT JOIN leads_lead l ON l.id = t.lead_id
-        WHERE t.company_domain <> '' AND (t.lead_id IS NULL OR l.company_id IS NULL)
+               t.country, 0, %s::timestamptz, %s::timestamptz
+        FROM import_target t
+        WHERE t.company_domain <> ''
+          AND (t.lead_id IS NULL
+               OR (SELECT l.company_id FROM leads_lead l WHERE l.id = t.lead_id) IS NULL)
         ORDER BY t.company_domain, t.first_row
         ON CONFLICT (domain) WHERE domain <> '' DO NOTHING
     """, [now, now])  # fmt: skip
@@ -1034,35 +1043,37 @@ def _apply(job: ImportJob, stage: str, summary: ImportSummary) -> tuple[int, int
         UPDATE import_target t SET company_id = c.id FROM leads_company c
         WHERE t.company_domain <> '' AND c.domain = t.company_domain
     """)  # fmt: skip
-    # 4. New leads (ids taken from the sequence first, so rows and events can refer to them).
-    # In file order, so ids (and the index entries of leads, submissions and events) grow together.
-    new_leads = run("new_lead_ids", """
-        UPDATE import_target t SET new_id = o.id
-        FROM (SELECT x.tkey, nextval(pg_get_serial_sequence('leads_lead', 'id')) AS id
-              FROM (SELECT tkey FROM import_target WHERE lead_id IS NULL ORDER BY first_row) x) o
-        WHERE t.tkey = o.tkey
-    """)  # fmt: skip
+    # 4. New leads.
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM import_target WHERE new_id IS NOT NULL")
+        new_leads = int(cursor.fetchone()[0])
     cols = ", ".join(LEAD_COLUMNS)
     t_cols = ", ".join(f"t.{c}" for c in LEAD_COLUMNS)
-    inserted = run("insert_leads", f"""
-        WITH inserted AS (
-            INSERT INTO leads_lead (id, {cols}, company_id, source, owner_id, team_id, lifecycle_stage, status,
-                                    score, grade, custom_fields, created_at, updated_at)
-            SELECT t.new_id, {t_cols}, t.company_id, %s, NULL, %s, 'lead', 'new', 0, 'cold',
-                   coalesce(c.custom, '{{}}'::jsonb), %s, %s
-            FROM import_target t LEFT JOIN import_custom c ON c.tkey = t.tkey
-            WHERE t.new_id IS NOT NULL
-            ORDER BY t.first_row
-            ON CONFLICT ((lower(email))) WHERE email <> '' DO NOTHING
-            RETURNING id
-        )
-        UPDATE import_target t SET created = true FROM inserted i WHERE t.new_id = i.id
-    """, [source, job.team_id, now, now])  # noqa: S608  # fmt: skip
-    # A lead stored meanwhile by another channel with the same email: merge into it instead.
+    insert_sql = f"""
+        INSERT INTO leads_lead (id, {cols}, company_id, source, owner_id, team_id, lifecycle_stage, status,
+                                score, grade, custom_fields, created_at, updated_at)
+        SELECT t.new_id, {t_cols}, t.company_id, %s::text, NULL, %s::bigint, 'lead', 'new', 0, 'cold',
+               coalesce(t.custom, '{{}}'::jsonb), %s::timestamptz, %s::timestamptz
+        FROM import_target t
+        WHERE t.new_id IS NOT NULL
+        ORDER BY t.first_row
+    """  # noqa: S608
+    params = [source, job.team_id, now, now]
+    # A plain INSERT (``ON CONFLICT`` costs a speculative insertion per row), in a savepoint: when
+    # another channel stored one of the emails since the match, it is done again with ``ON CONFLICT``.
+    try:
+        with transaction.atomic():
+            inserted = run("insert_leads", insert_sql, params)
+    except IntegrityError:
+        inserted = run("insert_leads", f"{insert_sql} ON CONFLICT ((lower(email))) WHERE email <> '' DO NOTHING",
+                       params)  # fmt: skip
+    # A lead stored meanwhile by another channel with the same email: merge into it instead. From here
+    # on a target is a created lead exactly when its ``new_id`` is set.
     if inserted < new_leads:
         run("insert_conflicts", """
             UPDATE import_target t SET lead_id = l.id, new_id = NULL FROM leads_lead l
-            WHERE t.new_id IS NOT NULL AND NOT t.created AND l.email <> '' AND lower(l.email) = t.email
+            WHERE t.new_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM leads_lead n WHERE n.id = t.new_id)
+              AND l.email <> '' AND lower(l.email) = t.email
         """)  # fmt: skip
     # 5. Matched leads: survivorship against the stored values; only real changes are written.
     change_cases = []
@@ -1077,45 +1088,56 @@ def _apply(job: ImportJob, stage: str, summary: ImportSummary) -> tuple[int, int
         "THEN jsonb_build_array(NULL, t.company_id) END"
     )
     change_cases.append(
-        "'custom_fields', CASE WHEN c.custom IS NOT NULL AND l.custom_fields || c.custom <> l.custom_fields "
-        "THEN jsonb_build_array(l.custom_fields, l.custom_fields || c.custom) END"
+        "'custom_fields', CASE WHEN t.custom IS NOT NULL AND l.custom_fields || t.custom <> l.custom_fields "
+        "THEN jsonb_build_array(l.custom_fields, l.custom_fields || t.custom) END"
     )
+    # ``OFFSET 0`` keeps the lookup a per-target index probe (a join would read every lead per batch).
+    lead_cols = ", ".join(("id", *LEAD_COLUMNS, "company_id", "custom_fields", "created_at"))
     run("update_leads", f"""
         CREATE TEMP TABLE import_update ON COMMIT DROP AS
         SELECT l.id AS lead_id, {', '.join(set_cases)},
                coalesce(l.company_id, t.company_id) AS company_id,
-               CASE WHEN c.custom IS NULL THEN l.custom_fields ELSE l.custom_fields || c.custom END AS custom_fields,
+               CASE WHEN t.custom IS NULL THEN l.custom_fields ELSE l.custom_fields || t.custom END AS custom_fields,
+               l.created_at AS lead_created_at,
                jsonb_strip_nulls(jsonb_build_object({', '.join(change_cases)})) AS changes
-        FROM import_target t JOIN leads_lead l ON l.id = t.lead_id LEFT JOIN import_custom c ON c.tkey = t.tkey
+        FROM import_target t,
+             LATERAL (SELECT {lead_cols} FROM leads_lead l0 WHERE l0.id = t.lead_id OFFSET 0) l
         WHERE t.lead_id IS NOT NULL
     """)  # noqa: S608  # fmt: skip
     run("update_leads", "DELETE FROM import_update WHERE changes = '{}'::jsonb")
+    run("update_leads", "ANALYZE import_update")
+    run("update_leads", "SET LOCAL enable_hashjoin = off")
+    run("update_leads", "SET LOCAL enable_mergejoin = off")
     run("update_leads", f"""
         UPDATE leads_lead l SET {', '.join(f'{c} = u.{c}' for c in LEAD_COLUMNS)}, company_id = u.company_id,
-               custom_fields = u.custom_fields, updated_at = %s
+               custom_fields = u.custom_fields, updated_at = %s::timestamptz
         FROM import_update u WHERE l.id = u.lead_id
     """, [now])  # noqa: S608  # fmt: skip
+    run("update_leads", "SET LOCAL enable_hashjoin = on")
+    run("update_leads", "SET LOCAL enable_mergejoin = on")
     # 6. Submissions (one per row, with its outcome) and events.
     context = (
-        f"jsonb_build_object('import_job_id', {int(job.pk)}, 'row', s.row_no, 'default_region', %s, "
-        f"'team_id', %s::bigint, 'source', %s)"
+        f"jsonb_build_object('import_job_id', {int(job.pk)}, 'row', s.row_no, 'default_region', %s::text, "
+        f"'team_id', %s::bigint, 'source', %s::text)"
     )
     run("insert_submissions", f"""
         INSERT INTO capture_submission (id, channel, received_at, payload, headers, ip, user_agent, idempotency_key,
             external_id, form_id, actor_id, context, status, outcome, lead_id, reason, errors, error, attempts,
             processed_at)
-        SELECT s.sub_id, 'import', %s, s.payload, '{{}}'::jsonb, NULL, '', '', '', NULL, %s, {context},
+        SELECT s.sub_id, 'import', %s::timestamptz, s.payload, '{{}}'::jsonb, NULL, '', '', '', NULL, %s::bigint,
+               {context},
                CASE WHEN s.ok THEN 'processed' ELSE 'rejected' END,
-               CASE WHEN NOT s.ok THEN '' WHEN t.created AND s.row_no = t.first_row THEN 'created' ELSE 'merged' END,
-               coalesce(t.lead_id, t.new_id), s.reason, s.errors, '', 1, %s
-        FROM {stage} s LEFT JOIN import_grp g ON g.grp = s.grp
-             LEFT JOIN import_target t ON t.tkey = coalesce('l' || g.lead_id, 'g' || g.grp)
+               CASE WHEN NOT s.ok THEN '' WHEN t.new_id IS NOT NULL AND s.row_no = t.first_row THEN 'created'
+                    ELSE 'merged' END,
+               coalesce(t.lead_id, t.new_id), s.reason, s.errors, '', 1, %s::timestamptz
+        FROM {stage} s LEFT JOIN import_grp g ON g.grp = s.grp LEFT JOIN import_target t ON t.tkey = g.tkey
         ORDER BY s.row_no
     """, [now, job.created_by_id, job.default_region, job.team_id, job.source, now])  # noqa: S608  # fmt: skip
     run("insert_events", """
         INSERT INTO core_domainevent (type, occurred_at, lead_id, actor_id, payload)
-        SELECT 'leads.LeadCreated', %s, t.new_id, %s,
-               jsonb_build_object('source', %s, 'channel', 'import', 'fields', jsonb_strip_nulls(jsonb_build_object(
+        SELECT 'leads.LeadCreated', %s::timestamptz, t.new_id, %s::bigint,
+               jsonb_build_object('source', %s::text, 'channel', 'import',
+                                  'fields', jsonb_strip_nulls(jsonb_build_object(
                    'first_name', nullif(t.first_name, ''), 'last_name', nullif(t.last_name, ''),
                    'email', nullif(t.email, ''), 'phone', nullif(t.phone, ''), 'job_title', nullif(t.job_title, ''),
                    'company_name', nullif(t.company_name, ''), 'street_address', nullif(t.street_address, ''),
@@ -1123,32 +1145,36 @@ def _apply(job: ImportJob, stage: str, summary: ImportSummary) -> tuple[int, int
                    'region', nullif(t.region, ''), 'postal_code', nullif(t.postal_code, ''),
                    'country', nullif(t.country, ''), 'language', nullif(t.language, ''),
                    'time_zone', nullif(t.time_zone, ''), 'email_domain_kind', nullif(t.email_domain_kind, ''))))
-        FROM import_target t WHERE t.created ORDER BY t.first_row
+        FROM import_target t WHERE t.new_id IS NOT NULL ORDER BY t.first_row
     """, [now, job.created_by_id, source])  # fmt: skip
     run("insert_events", """
         INSERT INTO core_domainevent (type, occurred_at, lead_id, actor_id, payload)
-        SELECT 'leads.LeadUpdated', %s, u.lead_id, %s, jsonb_build_object('changes', u.changes, 'channel', 'import')
+        SELECT 'leads.LeadUpdated', %s::timestamptz, u.lead_id, %s::bigint,
+               jsonb_build_object('changes', u.changes, 'channel', 'import')
         FROM import_update u ORDER BY u.lead_id
     """, [now, job.created_by_id])  # fmt: skip
     run("insert_events", f"""
         INSERT INTO core_domainevent (type, occurred_at, lead_id, actor_id, payload)
-        SELECT 'capture.LeadCaptured', %s, coalesce(t.lead_id, t.new_id), %s,
+        SELECT 'capture.LeadCaptured', %s::timestamptz, coalesce(t.lead_id, t.new_id), %s::bigint,
                jsonb_build_object('submission_id', s.sub_id, 'channel', 'import',
-                   'created', t.created AND s.row_no = t.first_row, 'form_id', NULL, 'source', %s,
-                   'utm', jsonb_build_object('source', %s), 'fields', s.present, 'enriched', s.enriched,
+                   'created', t.new_id IS NOT NULL AND s.row_no = t.first_row, 'form_id', NULL, 'source', %s::text,
+                   'utm', jsonb_build_object('source', %s::text), 'fields', s.present, 'enriched', s.enriched,
                    'summary', '{{}}'::jsonb)
-        FROM {stage} s JOIN import_grp g ON g.grp = s.grp
-             JOIN import_target t ON t.tkey = coalesce('l' || g.lead_id, 'g' || g.grp)
+        FROM {stage} s JOIN import_grp g ON g.grp = s.grp JOIN import_target t ON t.tkey = g.tkey
         WHERE s.ok ORDER BY s.row_no
     """, [now, job.created_by_id, source, source])  # noqa: S608  # fmt: skip
-    # 7. Attribution: first touch for new leads, last touch for all.
-    run("attribution", """
+    # 7. Attribution: first touch for new leads (a plain INSERT: a lead created here has none yet), last
+    # touch for all.
+    attribution = """
         INSERT INTO capture_leadattribution (lead_id, first_channel, first_source, first_medium, first_campaign,
             first_term, first_content, first_referrer, first_landing_page, first_at, last_channel, last_source,
             last_medium, last_campaign, last_term, last_content, last_referrer, last_landing_page, last_at)
-        SELECT coalesce(t.lead_id, t.new_id), 'import', %s, '', '', '', '', '', '', %s, 'import', %s, '', '', '', '',
-               '', '', %s
-        FROM import_target t WHERE t.lead_id IS NOT NULL OR t.created
+        SELECT coalesce(t.lead_id, t.new_id), 'import', %s::text, '', '', '', '', '', '', %s::timestamptz,
+               'import', %s::text, '', '', '', '', '', '', %s::timestamptz
+        FROM import_target t
+    """
+    run("attribution", f"{attribution} WHERE t.new_id IS NOT NULL", [source, now, source, now])
+    run("attribution", f"""{attribution} WHERE t.lead_id IS NOT NULL AND t.new_id IS NULL
         ON CONFLICT (lead_id) DO UPDATE SET last_channel = excluded.last_channel, last_source = excluded.last_source,
             last_medium = '', last_campaign = '', last_term = '', last_content = '', last_referrer = '',
             last_landing_page = '', last_at = excluded.last_at
@@ -1156,17 +1182,12 @@ def _apply(job: ImportJob, stage: str, summary: ImportSummary) -> tuple[int, int
     _react(run, now)
     _apply_scoring_and_routing(run)
     with connection.cursor() as cursor:
-        cursor.execute(f"""
-            SELECT count(*) FILTER (WHERE s.ok AND t.created AND s.row_no = t.first_row),
-                   count(*) FILTER (WHERE s.ok AND NOT (t.created AND s.row_no = t.first_row)),
-                   count(*) FILTER (WHERE NOT s.ok)
-            FROM {stage} s LEFT JOIN import_grp g ON g.grp = s.grp
-                 LEFT JOIN import_target t ON t.tkey = coalesce('l' || g.lead_id, 'g' || g.grp)
-        """)  # noqa: S608  # fmt: skip
+        cursor.execute(f"SELECT count(*) FILTER (WHERE ok), count(*) FILTER (WHERE NOT ok) FROM {stage}")  # noqa: S608
         row = cursor.fetchone()
     if row is None:  # pragma: no cover - an aggregate always returns a row
         raise RuntimeError("no counts")
-    return int(row[0]), int(row[1]), int(row[2])
+    # Targets still holding a new id are the leads inserted (a conflict turned the others into merges).
+    return inserted, int(row[0]) - inserted, int(row[1])
 
 
 def _refresh_company_stats(run: Callable[..., int], now: Any) -> None:
@@ -1179,9 +1200,9 @@ def _refresh_company_stats(run: Callable[..., int], now: Any) -> None:
                                    ELSE c.last_lead_at END
         FROM (SELECT y.company_id, count(*) AS n, max(y.created_at) AS last
               FROM (SELECT t.company_id, %s::timestamptz AS created_at FROM import_target t
-                    WHERE t.created AND t.company_id IS NOT NULL
+                    WHERE t.new_id IS NOT NULL AND t.company_id IS NOT NULL
                     UNION ALL
-                    SELECT u.company_id, l.created_at FROM import_update u JOIN leads_lead l ON l.id = u.lead_id
+                    SELECT u.company_id, u.lead_created_at FROM import_update u
                     WHERE u.changes ? 'company_id') y
               GROUP BY y.company_id) x
         WHERE c.id = x.company_id
@@ -1213,7 +1234,8 @@ def _react(run: Callable[..., int], now: Any) -> None:
             # No set-based equivalent yet: one job per event, deferred in this transaction.
             with connection.cursor() as cursor:
                 cursor.execute(
-                    "SELECT id FROM core_domainevent WHERE type = %s AND occurred_at = %s ORDER BY id",
+                    "SELECT id FROM core_domainevent WHERE type = %s::text AND occurred_at = %s::timestamptz "
+                    "ORDER BY id",
                     [event_type, now],
                 )
                 ids = [r[0] for r in cursor.fetchall()]
@@ -1234,9 +1256,8 @@ def _apply_scoring_and_routing(run: Callable[..., int]) -> None:
     del run
     with connection.cursor() as cursor:
         cursor.execute("""
-            SELECT coalesce(t.lead_id, t.new_id), t.created AND l.owner_id IS NULL
-            FROM import_target t JOIN leads_lead l ON l.id = coalesce(t.lead_id, t.new_id)
-            WHERE t.lead_id IS NOT NULL OR t.created ORDER BY 1
+            SELECT coalesce(t.lead_id, t.new_id), t.new_id IS NOT NULL
+            FROM import_target t WHERE t.lead_id IS NOT NULL OR t.new_id IS NOT NULL ORDER BY 1
         """)  # fmt: skip
         rows = cursor.fetchall()
     lead_ids: list[Any] = [int(r[0]) for r in rows]
