@@ -9,8 +9,9 @@ blog; e-mail opens and clicks, downloads, webinars, forms, demo requests, produc
 The model is the demo's (7 rules, inactivity 30 days → −10). The first run publishes it and scores every
 lead (``initial_score_1m_s``, informational). Each run then publishes a draft that changes one fit rule
 and one engagement rule (toggling their points between two values, so runs do the same work and the
-database ends with a valid published model) and times the rescore of all leads; then backtests a
-draft. Goals: ``rescore_1m_s`` ≤ 30, ``backtest_s`` ≤ 60, ``events_per_s`` ≥ 20,000.
+database ends with a valid published model) and times the rescore of all leads (points-only changes: the
+stored contributions are rescaled, no rule is evaluated; chunks on ``services.WORKERS`` connections); then
+backtests a draft. Goals: ``rescore_1m_s`` ≤ 30, ``backtest_s`` ≤ 60, ``events_per_s`` ≥ 20,000.
 """
 
 from __future__ import annotations
@@ -225,5 +226,6 @@ def run(*, min_leads: int = 1_000_000, events: bool = True, stdout: Any = None) 
                      "conversion": results.get("conversion")},
         "events": events_extra,
     }  # fmt: skip
-    parameters = {"events_per_lead": EVENTS_PER_LEAD, "chunk_size": services.CHUNK_SIZE, "rules": len(DEMO_RULES)}
+    parameters = {"events_per_lead": EVENTS_PER_LEAD, "chunk_size": services.CHUNK_SIZE, "rules": len(DEMO_RULES),
+                  "rescore_workers": services.WORKERS}  # fmt: skip
     return Outcome(parameters=parameters, figures=figures, extra=extra)

@@ -12,7 +12,10 @@ ledger, upsert the contributions and update ``leads_lead.score``/``grade`` where
 
 from __future__ import annotations
 
+import concurrent.futures
 import importlib
+import itertools
+import threading
 import time
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
@@ -21,7 +24,7 @@ from datetime import datetime
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils.translation import gettext as _
 from procrastinate.contrib.django import app as procrastinate_app
 
@@ -42,8 +45,10 @@ from embudo.scoring.models import (
     VersionStatus,
 )
 
-# pg_advisory_xact_lock key: incremental scoring shares it, a bulk rescore chunk takes it alone.
+# pg_advisory_xact_lock keys (ENGINE_LOCK, stripe): incremental scoring shares every stripe, a bulk
+# rescore chunk takes its worker's stripe alone (so the workers of one rescore do not wait for each other).
 ENGINE_LOCK = 0x5C0_0E
+WORKERS = 2
 CHUNK_SIZE = 50_000
 ACTIVITY_CAUSE = "activity"
 _TEMP = "_scoring_new"
@@ -191,11 +196,12 @@ def score_leads(
         # and wait for a running bulk rescore chunk; find each lead's published version.
         cursor.execute(
             "SELECT l.id, coalesce(tv.id, gv.id), coalesce(tv.published_at, gv.published_at) "
-            "FROM leads_lead l CROSS JOIN (SELECT pg_advisory_xact_lock_shared(%s)) lk "
+            "FROM leads_lead l CROSS JOIN (SELECT pg_advisory_xact_lock_shared(%s, 0), "
+            "pg_advisory_xact_lock_shared(%s, 1)) lk "
             "LEFT JOIN scoring_scoringversion tv ON tv.team_id = l.team_id AND tv.status = 'published' "
             "LEFT JOIN scoring_scoringversion gv ON gv.team_id IS NULL AND gv.status = 'published' "
             "WHERE l.id = ANY(%s) ORDER BY l.id FOR UPDATE OF l",
-            [ENGINE_LOCK, ids],
+            [ENGINE_LOCK, ENGINE_LOCK, ids],
         )
         groups: dict[tuple[int | None, datetime | None], list[int]] = {}
         for lead_id, version_id, published_at in cursor.fetchall():
@@ -452,9 +458,21 @@ def _unchanged_keys(new: domain.ModelSpec, old: domain.ModelSpec | None) -> set[
     return {k for k, p in new.fingerprints().items() if old_prints.get(k) == p}
 
 
+def _rescaled_keys(new: domain.ModelSpec, old: domain.ModelSpec | None, keys: set[uuid.UUID]) -> dict[uuid.UUID, int]:
+    """Among ``keys``, the rules whose points alone changed and whose contributions follow from the stored
+    ones (:func:`domain.rescalable`): key → new points."""
+    if old is None:
+        return {}
+    before = {r.key: r for r in old.rules}
+    return {
+        r.key: r.points for r in new.rules if r.key in keys and r.key in before and domain.rescalable(r, before[r.key])
+    }
+
+
 def rescore_after_publish(version_id: int, *, previous_id: int | None = None) -> RescoreResult:
     """Bring every lead of the version's scope to it. Only rules that are new or changed compared with
-    the model that scored these leads before are recomputed; removed rules' contributions are reversed."""
+    the model that scored these leads before are recomputed (rules whose points alone changed are rescaled
+    from their stored contributions); removed rules' contributions are reversed."""
     version = ScoringVersion.objects.get(pk=version_id)
     if version.status != VersionStatus.PUBLISHED:
         return RescoreResult()
@@ -473,8 +491,31 @@ def rescore_after_publish(version_id: int, *, previous_id: int | None = None) ->
         for key, label in compile_version(before).labels.items():
             labels.setdefault(key, f"{removed}: {label}")
     return rescore_scope(
-        version, compiled, keep=keep, recompute=recompute, cause="publish", labels=labels, progress=True
+        version,
+        compiled,
+        keep=keep,
+        recompute=recompute,
+        cause="publish",
+        labels=labels,
+        progress=True,
+        rescaled=_rescaled_keys(compiled.spec, old_spec, recompute),
     )
+
+
+@dataclass(frozen=True)
+class _BulkRun:
+    """What every chunk of one bulk rescore shares."""
+
+    version: ScoringVersion
+    compiled: CompiledVersion
+    scope: engine.Sql
+    keep: list[uuid.UUID]
+    rescaled: dict[uuid.UUID, int]
+    table: str | None
+    cause: str
+    labels: Mapping[uuid.UUID, str]
+    snapshot_entry_id: int
+    progress: bool
 
 
 def rescore_scope(
@@ -487,102 +528,86 @@ def rescore_scope(
     labels: Mapping[uuid.UUID, str] | None = None,
     progress: bool = False,
     chunk_size: int = CHUNK_SIZE,
+    rescaled: Mapping[uuid.UUID, int] | None = None,
+    workers: int | None = None,
 ) -> RescoreResult:
     """The bulk engine: compute the ``recompute`` contributions for the whole scope in one pass into a
-    temporary table, then diff-and-write in lead id ranges (one transaction each, progress stored)."""
+    table, then diff-and-write in lead id ranges (one transaction each, progress stored). ``rescaled``
+    keys (among ``recompute``) are not computed: their stored contributions take the new points.
+
+    Outside a transaction the chunks run on ``workers`` connections at once (default :data:`WORKERS`):
+    index maintenance of the changed leads is most of the work and PostgreSQL does it on one core per
+    connection. Inside a transaction (tests, a caller's atomic block) they run one after the other on
+    this connection, which sees the caller's uncommitted rows."""
     started = time.perf_counter()
     result = RescoreResult()
     now = clock.now()
     scope = _scope_predicate(version)
-    computed = engine.computed_sql(compiled.spec, fields(), now, keys=recompute)
+    rescaled = {k: p for k, p in (rescaled or {}).items() if k in recompute}
+    compute_keys = set(recompute) - set(rescaled)
+    parallel = (WORKERS if workers is None else workers) > 1 and not connection.in_atomic_block
+    n_workers = (WORKERS if workers is None else workers) if parallel else 1
+    table: str | None = None
     with connection.cursor() as cursor:
-        cursor.execute(f"DROP TABLE IF EXISTS {_TEMP}")
         # Leads scored incrementally after this point (intake, behaviour) are already on the published
         # version with fresher data than the snapshot below: the chunks skip them (see the end).
         cursor.execute("SELECT coalesce(max(id), 0) FROM scoring_scoreentry")
         row = cursor.fetchone()
         snapshot_entry_id = int(row[0]) if row else 0
-        cursor.execute(
-            f"CREATE TEMP TABLE {_TEMP} AS WITH scope AS (SELECT l.id AS lead_id FROM leads_lead l "  # noqa: S608
-            f"WHERE {scope.text}) SELECT * FROM ({computed.text}) x",
-            scope.params + computed.params,
-        )
-        cursor.execute(f"CREATE INDEX ON {_TEMP} (lead_id)")
-        cursor.execute(f"ANALYZE {_TEMP}")
+        if compute_keys:
+            computed = engine.computed_sql(compiled.spec, fields(), now, keys=compute_keys)
+            # The workers' connections read it: a (dropped at the end) unlogged table then, else a temp one.
+            table = f"scoring_rescore_{uuid.uuid4().hex[:16]}" if parallel else _TEMP
+            kind = "UNLOGGED" if parallel else "TEMP"
+            cursor.execute(f"DROP TABLE IF EXISTS {table}")
+            cursor.execute(
+                f"CREATE {kind} TABLE {table} AS WITH scope AS (SELECT l.id AS lead_id FROM leads_lead l "  # noqa: S608
+                f"WHERE {scope.text}) SELECT * FROM ({computed.text}) x",
+                scope.params + computed.params,
+            )
+            cursor.execute(f"CREATE INDEX ON {table} (lead_id)")
+            cursor.execute(f"ANALYZE {table}")
         result.phases["compute_s"] = round(time.perf_counter() - started, 3)
-        cursor.execute(f"SELECT min(l.id), max(l.id), count(*) FROM leads_lead l WHERE {scope.text}", scope.params)  # noqa: S608
-        low, high, total = cursor.fetchone() or (None, None, 0)
-    result.leads = int(total or 0)
+        # Chunk boundaries every ``chunk_size`` leads of the scope (ids can be sparse): one index-only scan.
+        cursor.execute(
+            "SELECT x.id, x.n, x.rn %% %s = 1 FROM (SELECT l.id, row_number() OVER (ORDER BY l.id) AS rn, "  # noqa: S608
+            f"count(*) OVER () AS n, max(l.id) OVER () AS top FROM leads_lead l WHERE {scope.text}) x "
+            "WHERE x.rn %% %s = 1 OR x.id = x.top ORDER BY x.id",
+            [chunk_size, *scope.params, chunk_size],
+        )
+        marks = cursor.fetchall()
+    result.leads = int(marks[0][1]) if marks else 0
     if progress:
         ScoringVersion.objects.filter(pk=version.pk).update(
             rescore_total=result.leads, rescore_done=0, rescore_started_at=now, rescore_finished_at=None
         )
-    done = 0
-    lo = int(low or 0)
-    while low is not None and high is not None and lo <= int(high):
-        hi = lo + chunk_size - 1
-        with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [ENGINE_LOCK])
-            # Score updates cannot be HOT (lead_score_idx): every changed lead inserts into all of
-            # leads_lead's indexes, the trigram GIN the dearest. A large pending list for this transaction,
-            # merged once at the end of the chunk, is ~30% cheaper than per-row GIN inserts (bench: scoring).
-            cursor.execute("SET LOCAL gin_pending_list_limit = '256MB'")
-            chunk_scope = engine.Sql(
-                "SELECT l.id AS lead_id, l.score AS old_score, l.grade AS old_grade FROM leads_lead l "  # noqa: S608
-                f"WHERE l.id BETWEEN %s AND %s AND {scope.text} AND NOT EXISTS (SELECT 1 FROM scoring_scoreentry se "
-                "WHERE se.lead_id = l.id AND se.id > %s)",
-                [lo, hi, *scope.params, snapshot_entry_id],
-            )
-            chunk_computed = engine.Sql(
-                f"SELECT n.lead_id, n.rule_key, n.points FROM {_TEMP} n WHERE n.lead_id BETWEEN %s AND %s",  # noqa: S608
-                [lo, hi],
-            )
-            statement = engine.apply_sql(
-                scope=chunk_scope,
-                computed=chunk_computed,
-                keep_keys=sorted(keep),
-                model=compiled.spec,
-                version_id=version.pk,
-                cause=cause,
-                event_id=None,
-                now=clock.now(),
-                labels=labels if labels is not None else compiled.labels,
-                removed_label=_("Rule no longer in the model"),
-                lead_range=(lo, hi),
-            )
-            t0 = time.perf_counter()
-            cursor.execute(statement.text, statement.params)
-            rows = cursor.fetchall()
-            changes = {r[0]: ScoreChange(r[0], r[1], r[2], r[3], r[4]) for r in rows}
-            t1 = time.perf_counter()
-            _grade_events(cursor, changes, version_of=dict.fromkeys(changes, version.pk), defer_jobs=False)
-            t2 = time.perf_counter()
-            if changes:
-                _lifecycle_hook(changes, compiled.spec.mql_threshold)
-            t3 = time.perf_counter()
-            if changes:
-                cursor.execute(
-                    "SELECT gin_clean_pending_list(i.indexrelid) FROM pg_index i "
-                    "JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_am am ON am.oid = c.relam "
-                    "WHERE i.indrelid = 'leads_lead'::regclass AND am.amname = 'gin'"
-                )
-            t4 = time.perf_counter()
-            for phase, seconds in (("apply_s", t1 - t0), ("grade_events_s", t2 - t1), ("lifecycle_s", t3 - t2),
-                                   ("gin_merge_s", t4 - t3)):  # fmt: skip
-                result.phases[phase] = round(result.phases.get(phase, 0.0) + seconds, 3)
-            cursor.execute(
-                f"SELECT count(*) FROM leads_lead l WHERE l.id BETWEEN %s AND %s AND {scope.text}",  # noqa: S608
-                [lo, hi, *scope.params],
-            )
-            row = cursor.fetchone()
-            done += int(row[0]) if row else 0
-            result.changed += len(changes)
-            result.chunks += 1
-            if progress:
-                ScoringVersion.objects.filter(pk=version.pk).update(rescore_done=done)
-        lo = hi + 1
+    run = _BulkRun(
+        version=version,
+        compiled=compiled,
+        scope=scope,
+        keep=sorted(keep),
+        rescaled=rescaled,
+        table=table,
+        cause=cause,
+        labels=labels if labels is not None else compiled.labels,
+        snapshot_entry_id=snapshot_entry_id,
+        progress=progress,
+    )
+    starts = [int(m[0]) for m in marks if m[2]]
+    ranges = [(lo, nxt - 1) for lo, nxt in itertools.pairwise(starts)]
+    if starts:
+        ranges.append((starts[-1], int(marks[-1][0])))
+    try:
+        if n_workers > 1 and len(ranges) > 1:
+            _run_parallel(run, ranges, result, n_workers)
+        else:
+            for lo, hi in ranges:
+                _merge(result, _rescore_chunk(run, lo, hi, stripe=0))
+    finally:
+        if table is not None:
+            with connection.cursor() as cursor:
+                cursor.execute(f"DROP TABLE IF EXISTS {table}")
     with connection.cursor() as cursor:
-        cursor.execute(f"DROP TABLE IF EXISTS {_TEMP}")
         cursor.execute(
             "SELECT DISTINCT se.lead_id FROM scoring_scoreentry se JOIN leads_lead l ON l.id = se.lead_id "  # noqa: S608
             f"WHERE se.id > %s AND se.cause <> %s AND {scope.text}",
@@ -592,9 +617,108 @@ def rescore_scope(
     for i in range(0, len(touched), 1000):
         score_leads(touched[i : i + 1000], cause=cause)
     if progress:
-        ScoringVersion.objects.filter(pk=version.pk).update(rescore_done=done, rescore_finished_at=clock.now())
+        ScoringVersion.objects.filter(pk=version.pk).update(rescore_finished_at=clock.now())
     result.seconds = round(time.perf_counter() - started, 3)
     return result
+
+
+def _merge(total: RescoreResult, part: RescoreResult) -> None:
+    total.changed += part.changed
+    total.chunks += part.chunks
+    for phase, seconds in part.phases.items():
+        total.phases[phase] = round(total.phases.get(phase, 0.0) + seconds, 3)
+
+
+def _run_parallel(run: _BulkRun, ranges: list[tuple[int, int]], result: RescoreResult, n_workers: int) -> None:
+    """Chunks on ``n_workers`` threads, each with its own database connection and lock stripe."""
+    pending = list(reversed(ranges))
+    lock = threading.Lock()
+
+    def work(stripe: int) -> None:
+        try:
+            while True:
+                with lock:
+                    if not pending:
+                        return
+                    lo, hi = pending.pop()
+                part = _rescore_chunk(run, lo, hi, stripe=stripe)
+                with lock:
+                    _merge(result, part)
+        finally:
+            connection.close()  # this thread's connection
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=n_workers) as pool:
+        for future in [pool.submit(work, stripe) for stripe in range(n_workers)]:
+            future.result()
+
+
+def _rescore_chunk(run: _BulkRun, lo: int, hi: int, *, stripe: int) -> RescoreResult:
+    """Diff-and-write the leads of one id range in one transaction (holding lock stripe ``stripe``)."""
+    part = RescoreResult(chunks=1)
+    spec = run.compiled.spec
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [ENGINE_LOCK, stripe])
+        # Score updates cannot be HOT (lead_score_idx): every changed lead inserts into all of
+        # leads_lead's indexes, the trigram GIN the dearest. A large pending list for this transaction,
+        # merged once at the end of the chunk, is ~30% cheaper than per-row GIN inserts (bench: scoring).
+        cursor.execute("SET LOCAL gin_pending_list_limit = '256MB'")
+        chunk_scope = engine.Sql(
+            "SELECT l.id AS lead_id, l.score AS old_score, l.grade AS old_grade FROM leads_lead l "  # noqa: S608
+            f"WHERE l.id BETWEEN %s AND %s AND {run.scope.text} AND NOT EXISTS (SELECT 1 FROM scoring_scoreentry se "
+            "WHERE se.lead_id = l.id AND se.id > %s)",
+            [lo, hi, *run.scope.params, run.snapshot_entry_id],
+        )
+        if run.table is not None:
+            chunk_computed = engine.Sql(
+                f"SELECT n.lead_id, n.rule_key, n.points FROM {run.table} n WHERE n.lead_id BETWEEN %s AND %s",  # noqa: S608
+                [lo, hi],
+            )
+        else:
+            chunk_computed = engine.computed_sql(spec, fields(), clock.now(), keys=set())
+        statement = engine.apply_sql(
+            scope=chunk_scope,
+            computed=chunk_computed,
+            keep_keys=run.keep,
+            model=spec,
+            version_id=run.version.pk,
+            cause=run.cause,
+            event_id=None,
+            now=clock.now(),
+            labels=run.labels,
+            removed_label=_("Rule no longer in the model"),
+            lead_range=(lo, hi),
+            rescaled=run.rescaled,
+        )
+        t0 = time.perf_counter()
+        cursor.execute(statement.text, statement.params)
+        rows = cursor.fetchall()
+        changes = {r[0]: ScoreChange(r[0], r[1], r[2], r[3], r[4]) for r in rows}
+        t1 = time.perf_counter()
+        _grade_events(cursor, changes, version_of=dict.fromkeys(changes, run.version.pk), defer_jobs=False)
+        t2 = time.perf_counter()
+        if changes:
+            _lifecycle_hook(changes, spec.mql_threshold)
+        t3 = time.perf_counter()
+        if changes:
+            cursor.execute(
+                "SELECT gin_clean_pending_list(i.indexrelid) FROM pg_index i "
+                "JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_am am ON am.oid = c.relam "
+                "WHERE i.indrelid = 'leads_lead'::regclass AND am.amname = 'gin'"
+            )
+        t4 = time.perf_counter()
+        for phase, seconds in (("apply_s", t1 - t0), ("grade_events_s", t2 - t1), ("lifecycle_s", t3 - t2),
+                               ("gin_merge_s", t4 - t3)):  # fmt: skip
+            part.phases[phase] = round(seconds, 3)
+        cursor.execute(
+            f"SELECT count(*) FROM leads_lead l WHERE l.id BETWEEN %s AND %s AND {run.scope.text}",  # noqa: S608
+            [lo, hi, *run.scope.params],
+        )
+        row = cursor.fetchone()
+        done = int(row[0]) if row else 0
+        part.changed = len(changes)
+    if run.progress:
+        ScoringVersion.objects.filter(pk=run.version.pk).update(rescore_done=F("rescore_done") + done)
+    return part
 
 
 def _grade_events(

@@ -18,7 +18,7 @@ import json
 import math
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -165,6 +165,17 @@ def _property_condition(c: cond.Condition) -> cond.Condition:
 
 def property_conditions(conditions: Iterable[cond.Condition]) -> list[cond.Condition]:
     return [_property_condition(c) for c in conditions]
+
+
+def rescalable(new: RuleSpec, old: RuleSpec) -> bool:
+    """Whether ``new`` differs from ``old`` in its points alone, for a rule whose contribution is either
+    0 or its points (fit rules; once-only engagement rules without decay or window). Then every lead's
+    new contribution follows from its stored one: the rule's new points where it had one, none elsewhere."""
+    if new.key != old.key or new.kind != old.kind or new.points == old.points or old.points == 0:
+        return False
+    if new.kind == ENGAGEMENT and (new.repeatable or new.time_dependent or old.repeatable or old.time_dependent):
+        return False
+    return replace(new, points=old.points, label=old.label).fingerprint() == old.fingerprint()
 
 
 def max_abs_total(model: ModelSpec) -> int:

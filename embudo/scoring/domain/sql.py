@@ -150,9 +150,21 @@ def apply_sql(
     removed_label: str,
     returning: bool = True,
     lead_range: tuple[int, int] | None = None,
+    rescaled: Mapping[uuid.UUID, int] | None = None,
 ) -> Sql:
     """The diff-and-write statement. ``scope`` selects ``lead_id, old_score, old_grade``; ``computed`` may
-    refer to ``scope``. Contributions of ``keep_keys`` are kept as they are (not recomputed)."""
+    refer to ``scope``. Contributions of ``keep_keys`` are kept as they are (not recomputed); those of
+    ``rescaled`` keys (rules whose points alone changed, see :func:`rules.rescalable`) take the rule's new
+    points: no condition or event is evaluated for them."""
+    rescaled_rows = [(k, p) for k, p in (rescaled or {}).items() if p != 0]
+    rescaled_sql = ""
+    rescaled_params: list[Any] = []
+    if rescaled_rows:
+        values = ", ".join("(%s::uuid, %s::int)" for _ in rescaled_rows)
+        rescaled_sql = f"""
+  UNION ALL SELECT o.lead_id, o.rule_key, r.points FROM old o
+  JOIN (VALUES {values}) AS r(rule_key, points) ON r.rule_key = o.rule_key"""  # noqa: S608
+        rescaled_params = [x for k, p in rescaled_rows for x in (str(k), p)]
     label_rows = list(labels.items())
     label_values = ", ".join("(%s::uuid, %s::text)" for _ in label_rows) or "(NULL::uuid, NULL::text)"
     label_params: list[Any] = [x for k, v in label_rows for x in (str(k), v[:300])]
@@ -166,7 +178,7 @@ old AS MATERIALIZED (
   SELECT c.lead_id, c.rule_key, c.points FROM {CONTRIBUTIONS} c JOIN scope s ON s.lead_id = c.lead_id{range_sql}),
 new AS MATERIALIZED (
   SELECT lead_id, rule_key, points FROM computed WHERE points <> 0
-  UNION ALL SELECT lead_id, rule_key, points FROM old WHERE rule_key = ANY(%s::uuid[])),
+  UNION ALL SELECT lead_id, rule_key, points FROM old WHERE rule_key = ANY(%s::uuid[]){rescaled_sql}),
 diff AS MATERIALIZED (
   SELECT coalesce(n.lead_id, o.lead_id) AS lead_id, coalesce(n.rule_key, o.rule_key) AS rule_key,
          coalesce(n.points, 0) AS new_points, coalesce(o.points, 0) AS old_points
@@ -201,6 +213,7 @@ FROM graded g WHERE g.score <> g.old_score OR g.grade <> g.old_grade
         *computed.params,
         *range_params,
         [str(k) for k in keep_keys],
+        *rescaled_params,
         model.hot_min,
         model.warm_min,
         version_id,
