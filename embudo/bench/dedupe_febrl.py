@@ -21,7 +21,7 @@ import logging
 import time
 from typing import Any
 
-from embudo.bench.dedupe_leads import Outcome
+from embudo.bench.dedupe_leads import Outcome, production_replays
 from embudo.dedupe.domain.compare import Record
 from embudo.dedupe.domain.evaluate import Metrics, Pair, evaluate, pair_key
 
@@ -138,5 +138,6 @@ def run(*, dataset: str) -> Outcome:
             "pairs_compared": splink_pairs,
             "seconds": round(splink_seconds, 3),
         },  # fmt: skip
+        **production_replays(records, truth),
     }
     return Outcome(parameters=parameters, figures=figures, extra=extra)

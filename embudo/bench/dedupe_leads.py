@@ -243,9 +243,35 @@ class Outcome:
     extra: dict[str, Any]
 
 
+def production_replays(records: Sequence[Record], truth: set[Pair]) -> dict[str, Any]:
+    """The same records through the production candidate rules, replayed in record order
+    (``domain.evaluate.ranked_candidates``, checked against the SQL in ``dedupe/tests/test_replay.py``):
+
+    - ``intake``: each record linked to its best earlier candidate among the top
+      ``INTAKE_CANDIDATES`` by shared keys, with the cheap first pass (what intake does now);
+    - ``intake_50_full``: the same with the previous rule (top 50, every candidate fully compared);
+    - ``scan``: the pairs the background scan queues (``SCAN_PER_LEAD`` earlier leads per lead, common
+      keys of ``SCAN_BLOCK_SIZE`` leads skipped), pair precision/recall as in the figures.
+    """
+    from embudo.dedupe import selectors, services
+    from embudo.dedupe.domain.evaluate import evaluate_intake, evaluate_scan
+
+    intake = evaluate_intake(records, truth, candidates=selectors.INTAKE_CANDIDATES,
+                             max_block_size=selectors.INTAKE_BLOCK_SIZE)  # fmt: skip
+    previous = evaluate_intake(records, truth, candidates=selectors.MAX_CANDIDATES,
+                               max_block_size=selectors.MAX_BLOCK_SIZE, bounded=False)  # fmt: skip
+    scan = evaluate_scan(records, truth, per_record=services.SCAN_PER_LEAD, max_block_size=services.SCAN_BLOCK_SIZE)
+    return {
+        "intake": {**intake.as_dict(), "candidates": selectors.INTAKE_CANDIDATES},
+        "intake_50_full": {**previous.as_dict(), "candidates": selectors.MAX_CANDIDATES},
+        "scan": {**scan.as_dict(), "per_lead": services.SCAN_PER_LEAD, "blocking_recall": scan.blocking_recall},
+    }
+
+
 def run(*, seed: int = 42, people: int = 3000) -> Outcome:
     data = generate(seed=seed, people=people)
     result = evaluate(data.records, data.truth)
     figures = result.as_dict()
     parameters = {"seed": seed, "people": people, "records": len(data.records), "true_pairs": len(data.truth)}
-    return Outcome(parameters=parameters, figures=figures, extra={"blocking_recall": result.blocking_recall})
+    extra = {"blocking_recall": result.blocking_recall, **production_replays(data.records, data.truth)}
+    return Outcome(parameters=parameters, figures=figures, extra=extra)

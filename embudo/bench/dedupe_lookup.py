@@ -152,7 +152,7 @@ def run_scan(*, rebuild_keys: bool = False, limit: int | None = None, min_leads:
 
         return report
 
-    figures: dict[str, Any] = {"leads": leads}
+    figures: dict[str, Any] = {"leads": leads, "stale_keys_removed": services.remove_keys_of_deleted_leads()}
     if rebuild_keys:
         built = services.build_key_index(since_id=0, progress=progress("key index"))
         figures |= {"key_index_seconds": built.seconds, "keys": built.keys}

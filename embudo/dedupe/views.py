@@ -17,6 +17,7 @@ from django.views.decorators.http import require_POST
 from embudo.accounts.models import User
 from embudo.core.exceptions import DomainError
 from embudo.dedupe import selectors, services
+from embudo.dedupe.domain import survivorship
 from embudo.leads.models import Lead
 
 FIELD_LABELS: dict[str, Any] = {
@@ -85,10 +86,10 @@ def merge(request: HttpRequest, candidate_id: int) -> HttpResponse:
         raise Http404
     a, b = item.lead_a, item.lead_b
     # The older lead survives by default (its id is the one people have bookmarked and synced).
-    defaults = services.default_choices(services.snapshot_row(a), services.snapshot_row(b))
+    defaults = survivorship.default_choices(services.snapshot_row(a), services.snapshot_row(b))
     if request.method == "POST":
         choices = {name: ("survivor" if request.POST.get(name, "a") == "a" else "merged")
-                   for name in services.MERGE_FIELDS}  # fmt: skip
+                   for name in survivorship.MERGE_FIELDS}  # fmt: skip
         try:
             done = services.merge_candidate(actor=user, candidate_id=candidate_id, survivor_id=a.pk,
                                             field_choices=choices)  # fmt: skip
@@ -99,7 +100,7 @@ def merge(request: HttpRequest, candidate_id: int) -> HttpResponse:
             return redirect("leads:detail", lead_id=done.survivor_id)
     rows = [FieldRow(name, FIELD_LABELS[name], _display(a, name), _display(b, name),
                      "b" if defaults[name] == "merged" else "a", _display(a, name) != _display(b, name))
-            for name in services.MERGE_FIELDS]  # fmt: skip
+            for name in survivorship.MERGE_FIELDS]  # fmt: skip
     return render(request, "dedupe/merge.html",
                   {"item": item, "rows": rows, "reasons": _reasons(item.candidate.reasons)})  # fmt: skip
 

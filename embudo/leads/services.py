@@ -356,3 +356,37 @@ def record_outcome(*, lead_id: int, outcome: str, reason: str, at: Any, actor: U
         occurred_at=lead.updated_at,
     )
     return lead
+
+
+# ---- merge support (called by dedupe)
+# The Lead row writes of a merge and its undo (embudo.dedupe.services.merge_leads / unmerge), which
+# owns the snapshots, the moved rows and the Merge record; these run inside its transaction.
+
+
+def lock_leads_for_merge(*, lead_ids: list[int]) -> dict[int, Lead]:
+    """Lock the given leads ``FOR UPDATE`` in id order (two merges of one pair cannot deadlock); the ones
+    that exist, by id."""
+    return {lead.pk: lead for lead in Lead.objects.select_for_update().filter(pk__in=lead_ids).order_by("pk")}
+
+
+def delete_merged_lead(*, lead_id: int) -> None:
+    """Delete a merged lead's row once dedupe has snapshotted it and moved every row that refers to it."""
+    Lead.objects.filter(pk=lead_id).delete()
+
+
+def write_merge_values(*, lead_id: int, values: Mapping[str, Any]) -> None:
+    """Set columns of a lead to the values a merge (or its undo) chose, as given (no event: dedupe
+    publishes LeadsMerged / MergeUndone)."""
+    if values:
+        Lead.objects.filter(pk=lead_id).update(**values)
+
+
+def reinsert_unmerged_lead(*, values: Mapping[str, Any]) -> bool:
+    """Re-insert a merged lead with its id and every column from its snapshot; False (nothing written)
+    when another lead took its email meanwhile."""
+    try:
+        with transaction.atomic():
+            Lead(**values).save(force_insert=True)
+    except IntegrityError:
+        return False
+    return True

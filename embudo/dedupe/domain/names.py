@@ -7,6 +7,7 @@ Compound forms ("Chema" = José María) map to the joined canonical ("jose maria
 
 from __future__ import annotations
 
+import functools
 import unicodedata
 from collections.abc import Mapping
 
@@ -150,8 +151,12 @@ _GROUPS: Mapping[str, tuple[str, ...]] = {
 }
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def fold(text: str) -> str:
-    """Accent-folded lower case with single spaces; anything not a letter or digit is a space."""
+    """Accent-folded lower case with single spaces; anything not a letter or digit is a space.
+
+    Cached: the same names, cities and companies come back for every comparison of a worker process.
+    """
     decomposed = unicodedata.normalize("NFKD", text.casefold())
     out = []
     for ch in decomposed:

@@ -193,3 +193,26 @@ def test_dedupe_scan_command_queues_the_duplicates_the_intake_did_not_match(sett
     assert {candidate.lead_a_id, candidate.lead_b_id} == {first.lead_id, second.lead_id}
     call_command("dedupe", "scan", stdout=StringIO())  # incremental: nothing new, nothing queued twice
     assert DuplicateCandidate.objects.count() == 1
+
+
+def test_an_automatic_merge_at_intake_is_recorded_and_can_be_undone(settings: Any) -> None:
+    settings.DEDUPE_FUZZY_AT_INTAKE = False
+    first = intake({"email": "jose.perez@acme.es", "first_name": "José", "last_name": "Pérez Martín",
+                    "company_name": "Acme S.L.", "city": "Sevilla", "phone": "+34600111222"})  # fmt: skip
+    second = intake({"email": "pepe.perez@gmail.com", "first_name": "Pepe", "last_name": "Perez Martin",
+                     "company_name": "ACME", "city": "Sevilla", "postal_code": "41001"})  # fmt: skip
+    assert first.lead_id and second.lead_id and first.lead_id != second.lead_id
+    before = {lead_id: lead_columns(lead_id) for lead_id in (first.lead_id, second.lead_id)}
+    moved = related_ids(second.lead_id)
+
+    merge = services.merge_at_intake(lead_id=second.lead_id, into_id=first.lead_id, score=0.995,
+                                     reasons=[{"field": "last_name", "similarity": 1.0, "weight": 5.0}])  # fmt: skip
+
+    assert merge.automatic and merge.actor is None and merge.survivor_id == first.lead_id
+    assert merge.candidate_id is not None
+    assert not Lead.objects.filter(pk=second.lead_id).exists()
+    candidate = DuplicateCandidate.objects.get(pk=merge.candidate_id)
+    assert candidate.status == CandidateStatus.MERGED and candidate.score == 0.995
+    services.unmerge(actor=None, merge_id=merge.pk)
+    assert {lead_id: lead_columns(lead_id) for lead_id in before} == before
+    assert related_ids(second.lead_id) == moved

@@ -36,6 +36,13 @@ class Command(BaseCommand):
         lookup.add_argument("--seed", type=int, default=42)
         lookup.add_argument("--min-leads", type=int, default=1_000_000, help="Refuse to run below this many leads.")
         lookup.add_argument("--output-dir", type=Path, default=None)
+        di = sub.add_parser("dedupe-intake", help="find_fuzzy_match end to end for one incoming lead (1M leads).")
+        di.add_argument("--samples", type=int, default=1000)
+        di.add_argument("--warmup", type=int, default=100)
+        di.add_argument("--seed", type=int, default=42)
+        di.add_argument("--min-leads", type=int, default=1_000_000, help="Refuse to run below this many leads.")
+        di.add_argument("--candidates", type=int, default=None, help="Candidates fetched (default: intake's).")
+        di.add_argument("--output-dir", type=Path, default=None)
         ds = sub.add_parser("dedupe-scan", help="Blocking-key index build and the background scan over all leads.")
         ds.add_argument("--rebuild-keys", action="store_true", help="Rebuild the key index first (timed).")
         ds.add_argument("--limit", type=int, default=None, help="Scan only this many leads.")
@@ -111,7 +118,7 @@ class Command(BaseCommand):
             self._intake(name, options)
         elif name in ("dedupe", "dedupe-leads"):
             self._dedupe(name, options)
-        elif name in ("dedupe-lookup", "dedupe-scan"):
+        elif name in ("dedupe-lookup", "dedupe-scan", "dedupe-intake"):
             self._dedupe_lookup(options)
         elif name == "predictive":
             self._predictive(options)
@@ -228,7 +235,13 @@ class Command(BaseCommand):
 
         name = options["benchmark"]
         try:
-            if name == "dedupe-scan":
+            if name == "dedupe-intake":
+                from embudo.bench import dedupe_intake
+
+                outcome = dedupe_intake.run(samples=options["samples"], warmup=options["warmup"], seed=options["seed"],
+                                            min_leads=options["min_leads"], candidates=options["candidates"],
+                                            stdout=self.stdout)  # fmt: skip
+            elif name == "dedupe-scan":
                 outcome = dedupe_lookup.run_scan(rebuild_keys=options["rebuild_keys"], limit=options["limit"],
                                                  min_leads=options["min_leads"], stdout=self.stdout)  # fmt: skip
             else:
