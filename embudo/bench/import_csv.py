@@ -175,6 +175,7 @@ def _cleanup(before: dict[str, int], started: Any) -> None:
         ("DELETE FROM core_domainevent WHERE id > %s", before["core_domainevent"]),
         ("DELETE FROM capture_submission WHERE id > %s", before["capture_submission"]),
         ("DELETE FROM capture_leadattribution WHERE last_at >= %s AND last_channel = 'import'", started),
+        ("DELETE FROM dedupe_leadkey WHERE lead_id > %s", before["leads_lead"]),
         ("DELETE FROM leads_lead WHERE id > %s", before["leads_lead"]),
         ("DELETE FROM leads_company WHERE id > %s", before["leads_company"]),
     ]

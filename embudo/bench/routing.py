@@ -39,6 +39,7 @@ from embudo.bench.intake_api import (
     max_ids,
     percentile,
     python_load,
+    synthetic_word,
 )
 
 GOAL_P99_MS = 50
@@ -219,10 +220,10 @@ def _body(rng: random.Random, tag: str, n: int, domains: list[str]) -> bytes:
     return json.dumps(
         {
             "email": f"speed.{tag}.{n}@{domain}",
-            "first_name": rng.choice(["María", "José", "Ana", "Luis", "Sofía", "John"]),
-            "last_name": rng.choice(["García", "Pérez", "Smith", "Fernández"]),
+            "first_name": synthetic_word(rng, 2),
+            "last_name": synthetic_word(rng, 3),
             "country": country,
-            "company_name": "Acme",
+            "company_name": f"{synthetic_word(rng, 2)} {synthetic_word(rng, 2)}",
         }
     ).encode()
 
