@@ -176,6 +176,10 @@ def _compiled_by_id(version_id: int, published_at: datetime | None) -> CompiledV
 # --- incremental scoring ------------------------------------------------------------------------------
 
 
+# Up to this many leads, score_leads runs on the generic plan (see there).
+GENERIC_PLAN_MAX_LEADS = 50
+
+
 def score_leads(
     lead_ids: Sequence[int], *, cause: str, event_id: int | None = None, actor_id: int | None = None
 ) -> dict[int, ScoreChange]:
@@ -233,8 +237,17 @@ def score_leads(
                 labels=compiled.labels,
                 removed_label=_("Rule no longer in the model"),
             )
+            # A few leads (intake, an edit): reuse the prepared statement's generic plan. PostgreSQL otherwise
+            # re-plans this statement at every call (~2 ms, a third of the PostgreSQL CPU of an API intake);
+            # bulk groups keep per-call plans, whose row estimates matter there.
+            generic = len(group) <= GENERIC_PLAN_MAX_LEADS
+            if generic:
+                cursor.execute("SET LOCAL plan_cache_mode = force_generic_plan")
             cursor.execute(statement.text, statement.params)
-            for lead_id, old_score, score, old_grade, grade in cursor.fetchall():
+            rows = cursor.fetchall()
+            if generic:
+                cursor.execute("SET LOCAL plan_cache_mode = auto")
+            for lead_id, old_score, score, old_grade, grade in rows:
                 changes[lead_id] = ScoreChange(lead_id, old_score, score, old_grade, grade)
                 thresholds[lead_id] = spec.mql_threshold
         _after_changes(changes, thresholds, groups, actor_id=actor_id)
