@@ -74,6 +74,21 @@ class Page(Generic[T]):
     next_cursor: str | None
 
 
+def _field(model: type[Model], path: str) -> Any:
+    """The model field at ``path`` ("score" or, across one-to-one relations, "score_rank__score")."""
+    *relations, name = path.split("__")
+    for relation in relations:
+        model = model._meta.get_field(relation).related_model  # type: ignore[assignment]
+    return model._meta.get_field(name)
+
+
+def _value(row: Model, path: str) -> Any:
+    value: Any = row
+    for name in path.split("__"):
+        value = getattr(value, name)
+    return value
+
+
 def _cursor_values(model: type[Model], key: str, values: list[Any]) -> list[Any]:
     """Check a decoded cursor against the sort key's field types (a forged cursor must not reach SQL)."""
     if len(values) != 2:
@@ -83,7 +98,7 @@ def _cursor_values(model: type[Model], key: str, values: list[Any]) -> list[Any]
         if value is None or isinstance(value, dict | list | bool) or (isinstance(value, str) and "\x00" in value):
             raise ValueError("Invalid cursor.")
         try:
-            converted.append(model._meta.get_field(name).to_python(value))  # type: ignore[union-attr]
+            converted.append(_field(model, name).to_python(value))
         except (ValidationError, TypeError, ValueError) as exc:
             raise ValueError("Invalid cursor.") from exc
     return converted
@@ -93,9 +108,10 @@ def seek(queryset: QuerySet[T], *, key: str, descending: bool, cursor: str | Non
     """One page of ``queryset`` ordered by (``key``, id), both ascending or both descending.
 
     ``key`` must be a NOT NULL column: a row comparison with NULL is never true, so rows with a
-    NULL key would silently fall off the following pages.
+    NULL key would silently fall off the following pages. It may follow one-to-one relations
+    ("score_rank__score"); the caller joins them (``select_related``) so reading the key costs no query.
     """
-    field = queryset.model._meta.get_field(key)
+    field = _field(queryset.model, key)
     if getattr(field, "null", False):
         raise TypeError(f"seek() needs a NOT NULL sort key; {key!r} is nullable.")
     if cursor:
@@ -107,5 +123,5 @@ def seek(queryset: QuerySet[T], *, key: str, descending: bool, cursor: str | Non
     if len(rows) > limit:
         rows = rows[:limit]
         last = rows[-1]
-        next_cursor = encode_cursor([getattr(last, key), last.pk])
+        next_cursor = encode_cursor([_value(last, key), last.pk])
     return Page(items=rows, next_cursor=next_cursor)

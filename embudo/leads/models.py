@@ -186,7 +186,7 @@ class Lead(models.Model):
                 condition=Q(owner__isnull=True),
                 name="lead_team_unassigned_idx",
             ),
-            models.Index(fields=["-score", "-id"], name="lead_score_idx"),
+            # No index on score here: see LeadScoreRank.
             models.Index(fields=["phone"], condition=~Q(phone=""), name="lead_phone_idx"),
             # Routing's capacity check: open leads per owner, as an index-only scan.
             models.Index(
@@ -211,3 +211,30 @@ class Lead(models.Model):
     @property
     def full_name(self) -> str:
         return " ".join(part for part in (self.first_name, self.last_name) if part)
+
+
+class LeadScoreRank(models.Model):
+    """The "highest score first" sort key of the lead list, one row per lead, kept apart from ``leads_lead``.
+
+    Why a table of its own: a score change is the most frequent write to a lead (every tracked event
+    rescores it). With ``score`` indexed on ``leads_lead`` that update could never be HOT, so each one
+    inserted new entries into all of the table's dozen indexes, the trigram GIN included (a 1.8 s pending
+    list flush now and then) and wrote their full-page images to the WAL. Unindexed there, the update stays
+    on its heap page (``fillfactor`` leaves room), and only this two-column table's index moves.
+
+    Kept in step by triggers on ``leads_lead`` (migration 0007), so that every writer of a lead, whatever
+    its path (ORM, raw SQL, COPY of the import), keeps it right without knowing it exists: a statement
+    trigger on insert and on delete (set-based, one statement whatever the row count) and a row trigger on
+    an actual score change.
+    """
+
+    lead = models.OneToOneField(
+        Lead, primary_key=True, on_delete=models.DO_NOTHING, db_constraint=False, related_name="score_rank"
+    )
+    score = models.IntegerField()
+
+    class Meta:
+        indexes = [models.Index(fields=["-score", "-lead"], name="lead_rank_score_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.lead_id}: {self.score}"

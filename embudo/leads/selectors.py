@@ -19,8 +19,9 @@ SORTS: dict[str, tuple[str, bool]] = {
     "-created": ("created_at", True),
     "created": ("created_at", False),
     "-updated": ("updated_at", True),
-    "-score": ("score", True),
-    "score": ("score", False),
+    # The score's sort key lives in LeadScoreRank (its index there keeps score updates off leads_lead's).
+    "-score": ("score_rank__score", True),
+    "score": ("score_rank__score", False),
     "last_name": ("last_name", False),
 }
 DEFAULT_SORT = "-created"
@@ -79,6 +80,9 @@ def list_leads_visible_to(
 ) -> Page[Lead]:
     key, descending = SORTS.get(filters.sort, SORTS[DEFAULT_SORT])
     leads = filter_leads(leads_visible_to(user), filters).select_related("owner", "company", "team")
+    if key.startswith("score_rank__"):
+        # An inner join (every lead has its rank row), so the planner may walk the rank index in order.
+        leads = leads.filter(score_rank__isnull=False).select_related("score_rank")
     return seek(leads, key=key, descending=descending, cursor=cursor, limit=limit)
 
 
