@@ -57,3 +57,24 @@ def test_bench_seeds_behaviour_once_and_runs_small() -> None:
     second = bench.run(min_leads=1, events=False)  # toggles back
     assert second.extra["rescore"]["changed_rules"][bench.FIT_LABEL] == (45, 50)
     assert_invariant()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_outside_a_transaction_the_replay_runs_on_several_connections_with_the_same_result() -> None:
+    leads = [LeadFactory.create(job_title="Director" if i % 3 else "Intern", outcome="won" if i % 4 == 0 else "")
+             for i in range(12)]  # fmt: skip
+    for i, lead in enumerate(leads):
+        for _ in range(i % 3):
+            activity(lead, "webinar_attended", timezone.now())
+    publish_model([FIT_DIRECTOR])
+    draft = services.create_draft(actor=None)
+    services.update_draft(draft.pk, actor=None, rules=[{**FIT_DIRECTOR, "points": 85}, WEBINAR], mql_threshold=50)
+    version = ScoringVersion.objects.get(pk=draft.pk)
+    one = services.backtest_results(version, sample_size=5, workers=1)
+    three = services.backtest_results(version, sample_size=5, workers=3)
+    for result in (one, three):
+        result.pop("computed_at")
+    assert three == one
+    assert one["leads"] == 12
+    assert one["score_changed"] > 0
+    assert len(one["sample"]) == 5
