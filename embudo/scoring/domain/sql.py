@@ -96,7 +96,10 @@ def engagement_sql(rules: Sequence[RuleSpec], now: datetime) -> Sql:
         "FROM (SELECT e.lead_id, v.rule_key, sum(v.w) AS sw, max(v.w) AS mw "
         f"FROM {EVENT_TABLE} e JOIN scope s ON s.lead_id = e.lead_id "
         f"CROSS JOIN LATERAL (VALUES {', '.join(values)}) AS v(rule_key, w) "
-        "WHERE e.type = ANY(%s) AND v.w IS NOT NULL GROUP BY e.lead_id, v.rule_key) g "
+        # The last two tests repeat the predicate of scoring_activity_lead_type_idx (PostgreSQL does not infer
+        # it from the type list): the index gives each lead's events of these types, so only their rows are read.
+        "WHERE e.type = ANY(%s) AND e.lead_id IS NOT NULL AND e.type LIKE 'activity.%%' AND v.w IS NOT NULL "
+        "GROUP BY e.lead_id, v.rule_key) g "
         f"JOIN (VALUES {rule_values}) AS p(rule_key, points, repeatable, cap) ON p.rule_key = g.rule_key"
     )
     # The WHERE's type list sits between the lateral VALUES and the rule parameters.
@@ -151,11 +154,14 @@ def apply_sql(
     returning: bool = True,
     lead_range: tuple[int, int] | None = None,
     rescaled: Mapping[uuid.UUID, int] | None = None,
+    keep_untouched: bool = False,
 ) -> Sql:
     """The diff-and-write statement. ``scope`` selects ``lead_id, old_score, old_grade``; ``computed`` may
     refer to ``scope``. Contributions of ``keep_keys`` are kept as they are (not recomputed); those of
     ``rescaled`` keys (rules whose points alone changed, see :func:`rules.rescalable`) take the rule's new
-    points: no condition or event is evaluated for them."""
+    points: no condition or event is evaluated for them. With ``keep_untouched``, ``computed`` holds the new
+    points of some (lead, rule) pairs, 0 for none, and every other stored contribution is kept (incremental
+    scoring of new events)."""
     rescaled_rows = [(k, p) for k, p in (rescaled or {}).items() if p != 0]
     rescaled_sql = ""
     rescaled_params: list[Any] = []
@@ -165,6 +171,12 @@ def apply_sql(
   UNION ALL SELECT o.lead_id, o.rule_key, r.points FROM old o
   JOIN (VALUES {values}) AS r(rule_key, points) ON r.rule_key = o.rule_key"""  # noqa: S608
         rescaled_params = [x for k, p in rescaled_rows for x in (str(k), p)]
+    untouched_sql = (
+        "\n  UNION ALL SELECT o.lead_id, o.rule_key, o.points FROM old o WHERE NOT EXISTS ("
+        "SELECT 1 FROM computed t WHERE t.lead_id = o.lead_id AND t.rule_key = o.rule_key)"
+        if keep_untouched
+        else ""
+    )
     label_rows = list(labels.items())
     label_values = ", ".join("(%s::uuid, %s::text)" for _ in label_rows) or "(NULL::uuid, NULL::text)"
     label_params: list[Any] = [x for k, v in label_rows for x in (str(k), v[:300])]
@@ -178,7 +190,7 @@ old AS MATERIALIZED (
   SELECT c.lead_id, c.rule_key, c.points FROM {CONTRIBUTIONS} c JOIN scope s ON s.lead_id = c.lead_id{range_sql}),
 new AS MATERIALIZED (
   SELECT lead_id, rule_key, points FROM computed WHERE points <> 0
-  UNION ALL SELECT lead_id, rule_key, points FROM old WHERE rule_key = ANY(%s::uuid[]){rescaled_sql}),
+  UNION ALL SELECT lead_id, rule_key, points FROM old WHERE rule_key = ANY(%s::uuid[]){rescaled_sql}{untouched_sql}),
 diff AS MATERIALIZED (
   SELECT coalesce(n.lead_id, o.lead_id) AS lead_id, coalesce(n.rule_key, o.rule_key) AS rule_key,
          coalesce(n.points, 0) AS new_points, coalesce(o.points, 0) AS old_points

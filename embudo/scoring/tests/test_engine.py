@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import timedelta
 
 import pytest
@@ -111,3 +112,23 @@ def test_batch_scoring_is_set_based(django_assert_max_num_queries: object) -> No
     with django_assert_max_num_queries(8):  # type: ignore[operator]
         changes = services.score_leads([lead.pk for lead in leads[1:]], cause="activity")
     assert len(changes) == 29
+
+
+def test_the_engagement_read_uses_the_activity_index() -> None:
+    """Only the lead's events of the model's types are read (scoring_activity_lead_type_idx), not all of them."""
+    from django.db import connection
+
+    from embudo.scoring.domain import rules as rule_domain
+    from embudo.scoring.domain import sql as engine
+
+    rule = rule_domain.RuleSpec(key=uuid.UUID(int=7), kind="engagement", label="Webinar", points=25,
+                                event_type="webinar_attended")  # fmt: skip
+    engagement = engine.engagement_sql([rule], timezone.now())
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute(
+            f"EXPLAIN WITH scope AS (SELECT 1::bigint AS lead_id) {engagement.text}",
+            engagement.params,
+        )
+        plan = "\n".join(r[0] for r in cursor.fetchall())
+    assert "scoring_activity_lead_type_idx" in plan
