@@ -142,23 +142,25 @@ def _move_set(
 
 
 def _publish_moves(moved: Sequence[Moved], *, rule: domain.Rule, reason: str | Mapping[int, str], at: datetime) -> None:
-    for move in moved:
-        core_events.publish(
+    core_events.publish_many(
+        [
             LifecycleChanged(
                 lead_id=move.lead_id,
                 old_stage=move.old_stage,
                 stage=move.stage,
                 rule=rule.value,
                 reason=reason if isinstance(reason, str) else reason.get(move.lead_id, ""),
-            ),
-            occurred_at=at,
-        )
+            )
+            for move in moved
+        ],
+        occurred_at=at,
+    )
 
 
 def on_scores_changed(changes: Mapping[int, ScoreChange], *, mql_threshold: int) -> None:
     """Leads whose score reached the MQL threshold now move subscriber/lead → MQL (rule "score_threshold").
 
-    Set-based: one UPDATE for all of them, then one ``LifecycleChanged`` per moved lead. A lead moved back
+    Set-based: one UPDATE for all of them, then their ``LifecycleChanged`` events in one INSERT. A lead moved back
     by hand stays put until its score crosses the threshold again.
     """
     crossed = {

@@ -52,3 +52,21 @@ def test_real_worker_runs_subscriber_job(empty_job_queue: None) -> None:
     assert company.last_lead_at is not None
     statuses = set(ProcrastinateJob.objects.values_list("status", flat=True))
     assert statuses == {"succeeded"}
+
+
+def test_publish_many_records_the_events_in_order_and_defers_their_jobs() -> None:
+    from embudo.core import events
+    from embudo.leads.events import LeadCreated
+
+    sent = [LeadCreated(lead_id=100 + i, fields={"email": f"n{i}@example.es", "note": "ñandú ✓"}) for i in range(5)]
+    ids = events.publish_many(sent)
+
+    stored = list(DomainEvent.objects.filter(pk__in=ids).order_by("pk"))
+    assert [e.pk for e in stored] == ids
+    assert [(e.lead_id, e.type, e.payload["fields"]["email"]) for e in stored] == [
+        (100 + i, "leads.LeadCreated", f"n{i}@example.es") for i in range(5)
+    ]
+    assert stored[0].payload["fields"]["note"] == "ñandú ✓"
+    jobs = ProcrastinateJob.objects.filter(task_name="leads.refresh_company_stats").order_by("id")
+    assert [job.args for job in jobs] == [{"event_id": i} for i in ids]
+    assert events.publish_many([]) == []
