@@ -180,8 +180,16 @@ def _compiled_by_id(version_id: int, published_at: datetime | None) -> CompiledV
 GENERIC_PLAN_MAX_LEADS = 50
 
 
+Occurrence = tuple[str, datetime, Mapping[str, Any]]  # (event type without "activity.", occurred_at, properties)
+
+
 def score_leads(
-    lead_ids: Sequence[int], *, cause: str, event_id: int | None = None, actor_id: int | None = None
+    lead_ids: Sequence[int],
+    *,
+    cause: str,
+    event_id: int | None = None,
+    actor_id: int | None = None,
+    new_activity: Mapping[int, Sequence[Occurrence]] | None = None,
 ) -> dict[int, ScoreChange]:
     """Recompute the published scoring model for ``lead_ids`` and append the differences to the ledger.
 
@@ -189,6 +197,13 @@ def score_leads(
     ``scoring.GradeChanged`` for leads whose grade moved. Returns the leads whose score or grade changed.
     ``cause`` is a short code recorded on the ledger ("captured", "activity", "edited", "decay", …).
     Set-based: a constant number of queries for one lead or a thousand.
+
+    ``new_activity`` (lead → its just-stored behaviour events; cause "activity") scores those events
+    incrementally: each engagement rule's new points follow from its stored points and the new events
+    alone (:func:`domain.incremental_engagement`), so the leads' event history is not read. A lead for
+    which that is not exact (a late event under a decaying rule, a repeatable decaying rule) is recomputed
+    from its history as usual, and so is every lead while its model's rescore after publishing runs (its
+    stored points may be the previous model's).
     """
     ids = sorted({int(i) for i in lead_ids})
     if not ids:
@@ -199,7 +214,8 @@ def score_leads(
         # Lock the leads (two scorings of one lead must not both diff against the same contributions)
         # and wait for a running bulk rescore chunk; find each lead's published version.
         cursor.execute(
-            "SELECT l.id, coalesce(tv.id, gv.id), coalesce(tv.published_at, gv.published_at) "
+            "SELECT l.id, coalesce(tv.id, gv.id), coalesce(tv.published_at, gv.published_at), "
+            "CASE WHEN tv.id IS NOT NULL THEN tv.rescore_finished_at ELSE gv.rescore_finished_at END IS NOT NULL "
             "FROM leads_lead l CROSS JOIN (SELECT pg_advisory_xact_lock_shared(%s, 0), "
             "pg_advisory_xact_lock_shared(%s, 1)) lk "
             "LEFT JOIN scoring_scoringversion tv ON tv.team_id = l.team_id AND tv.status = 'published' "
@@ -208,14 +224,23 @@ def score_leads(
             [ENGINE_LOCK, ENGINE_LOCK, ids],
         )
         groups: dict[tuple[int | None, datetime | None], list[int]] = {}
-        for lead_id, version_id, published_at in cursor.fetchall():
+        rescored: dict[tuple[int | None, datetime | None], bool] = {}
+        for lead_id, version_id, published_at, rescore_finished in cursor.fetchall():
             groups.setdefault((version_id, published_at), []).append(lead_id)
+            rescored[(version_id, published_at)] = bool(rescore_finished)
         now = clock.now()
-        for (version_id, published_at), group in groups.items():
+        for (version_id, published_at), all_of_group in groups.items():
             if version_id is None:  # no model published yet: scores are left alone
                 continue
             compiled = _compiled_by_id(version_id, published_at)
             spec = compiled.spec
+            group = all_of_group
+            if new_activity is not None and cause == ACTIVITY_CAUSE and rescored[(version_id, published_at)]:
+                group, rows = _incremental_rows(cursor, spec, all_of_group, new_activity, now)
+                if rows:
+                    _apply_incremental(cursor, compiled, rows, version_id, cause, event_id, now, changes, thresholds)
+            if not group:
+                continue
             scope = engine.Sql(
                 "SELECT l.id AS lead_id, l.score AS old_score, l.grade AS old_grade FROM leads_lead l "
                 "WHERE l.id = ANY(%s)",
@@ -252,6 +277,97 @@ def score_leads(
                 thresholds[lead_id] = spec.mql_threshold
         _after_changes(changes, thresholds, groups, actor_id=actor_id)
     return changes
+
+
+def _incremental_rows(
+    cursor: Any,
+    spec: domain.ModelSpec,
+    group: list[int],
+    new_activity: Mapping[int, Sequence[Occurrence]],
+    now: datetime,
+) -> tuple[list[int], list[tuple[int, uuid.UUID, int]]]:
+    """The new (lead, rule, points) of ``group``'s leads from their new events and stored points, where they
+    change; and the leads that need their history after all (see :func:`score_leads`)."""
+    engagement = [r for r in spec.rules if r.kind == domain.ENGAGEMENT]
+    keys = [r.key for r in engagement] + ([domain.INACTIVITY_KEY] if spec.inactivity_on else [])
+    if not keys:
+        return [], []
+    cursor.execute(
+        "SELECT lead_id, rule_key, points FROM scoring_scorecontribution "
+        "WHERE lead_id = ANY(%s::bigint[]) AND rule_key = ANY(%s::uuid[])",
+        [group, [str(k) for k in keys]],
+    )
+    stored = {(int(lead), key if isinstance(key, uuid.UUID) else uuid.UUID(str(key))): int(points)
+              for lead, key, points in cursor.fetchall()}  # fmt: skip
+    conditions = {r.key: domain.property_conditions(r.conditions) for r in engagement}
+    full: list[int] = []
+    rows: list[tuple[int, uuid.UUID, int]] = []
+    for lead_id in group:
+        fresh = new_activity.get(lead_id, ())
+        types = {event_type for event_type, _at, _p in fresh}
+        lead_rows: list[tuple[int, uuid.UUID, int]] = []
+        exact = True
+        for rule in engagement:
+            if rule.event_type not in types:  # no new event of its type: untouched
+                continue
+            old = stored.get((lead_id, rule.key), 0)
+            touched, points = domain.incremental_engagement(rule, old, fresh, now=now, conditions=conditions[rule.key])
+            if points is None:
+                exact = False
+                break
+            if touched and points != old:
+                lead_rows.append((lead_id, rule.key, points))
+        if exact and spec.inactivity_on:
+            old = stored.get((lead_id, domain.INACTIVITY_KEY), 0)
+            points = domain.incremental_inactivity(spec, old, [at for _t, at, _p in fresh], now=now)
+            if points != old:
+                lead_rows.append((lead_id, domain.INACTIVITY_KEY, points))
+        if exact:
+            rows.extend(lead_rows)
+        else:
+            full.append(lead_id)
+    return full, rows
+
+
+def _apply_incremental(
+    cursor: Any,
+    compiled: CompiledVersion,
+    rows: Sequence[tuple[int, uuid.UUID, int]],
+    version_id: int,
+    cause: str,
+    event_id: int | None,
+    now: datetime,
+    changes: dict[int, ScoreChange],
+    thresholds: dict[int, int],
+) -> None:
+    """Write incremental contributions: the engine's diff-and-write with the given (lead, rule, points) and
+    every other stored contribution kept."""
+    lead_ids = sorted({lead_id for lead_id, _k, _p in rows})
+    statement = engine.apply_sql(
+        scope=engine.Sql(
+            "SELECT l.id AS lead_id, l.score AS old_score, l.grade AS old_grade FROM leads_lead l "
+            "WHERE l.id = ANY(%s::bigint[])",
+            [lead_ids],
+        ),
+        computed=engine.Sql(
+            "SELECT c.lead_id, c.rule_key, c.points FROM unnest(%s::bigint[], %s::uuid[], %s::int[]) "
+            "AS c(lead_id, rule_key, points)",
+            [[r[0] for r in rows], [str(r[1]) for r in rows], [r[2] for r in rows]],
+        ),
+        keep_keys=[],
+        model=compiled.spec,
+        version_id=version_id,
+        cause=cause,
+        event_id=event_id,
+        now=now,
+        labels=compiled.labels,
+        removed_label=_("Rule no longer in the model"),
+        keep_untouched=True,
+    )
+    cursor.execute(statement.text, statement.params)
+    for lead_id, old_score, score, old_grade, grade in cursor.fetchall():
+        changes[lead_id] = ScoreChange(lead_id, old_score, score, old_grade, grade)
+        thresholds[lead_id] = compiled.spec.mql_threshold
 
 
 def _after_changes(

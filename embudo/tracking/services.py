@@ -12,7 +12,7 @@ import importlib
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import connection, transaction
@@ -189,7 +189,12 @@ def ingest_events(
         ids = _insert(rows, source=source)
         lead_ids = sorted({lead_id for _i, _e, lead_id in rows if lead_id})
         if lead_ids:
-            scoring_services.score_leads(lead_ids, cause="activity", event_id=ids[0] if len(ids) == 1 else None)
+            new_activity: dict[int, list[tuple[str, datetime, Mapping[str, Any]]]] = {}
+            for _i, event, lead_id in rows:
+                if lead_id:
+                    new_activity.setdefault(lead_id, []).append((event.type, event.occurred_at, event.properties))
+            scoring_services.score_leads(lead_ids, cause="activity", event_id=ids[0] if len(ids) == 1 else None,
+                                         new_activity=new_activity)  # fmt: skip
             _product_activity(sorted({lead for _i, e, lead in rows if lead and e.type in domain.PRODUCT_TYPES}))
     return IngestResult(items=[results[i] for i in sorted(results)], lead_ids=lead_ids)
 

@@ -147,6 +147,63 @@ def evaluate_engagement(
     return round_half_up(rule.points * max(weights))
 
 
+def incremental_engagement(
+    rule: RuleSpec,
+    stored: int,
+    fresh: Iterable[tuple[str, datetime, Mapping[str, Any]]],
+    *,
+    now: datetime,
+    conditions: Sequence[cond.Condition] | None = None,
+) -> tuple[bool, int | None]:
+    """The rule's new points for a lead from its stored points and its *new* events alone, without reading
+    its history: ``(touched, points)``. ``touched`` is False when no new event counts for the rule (the
+    stored points stay). ``points`` is None when the history is needed after all (the caller recomputes).
+
+    ``stored`` must be what the rule gave the lead's earlier events at some earlier time (the engine's
+    stored contribution). Then the result equals :func:`evaluate_engagement` over all the events at ``now``:
+
+    - without decay or window, a once-only rule scores ``points`` as soon as one event counts, and a
+      repeatable one ``cap(points × count)``: ``stored`` holds ``points × earlier count`` unless capped, and
+      more events of the same sign keep a capped value capped;
+    - a once-only rule with decay or window scores ``points × the largest weight``. The earlier events'
+      weights only shrink with time, so their value now is at most ``stored`` in magnitude: when the new
+      events alone reach ``stored``, they decide. Otherwise (a late event older than the latest one) the
+      history decides: None;
+    - a repeatable rule with decay or window sums weights that have all moved since: None.
+
+    ``conditions``: the rule's :func:`property_conditions`, when the caller prepared them once for many leads.
+    """
+    if conditions is None:
+        conditions = property_conditions(rule.conditions)
+    cutoff = now - timedelta(days=rule.window_days) if rule.window_days is not None else None
+    weights: list[float] = []
+    for event_type, at, properties in fresh:
+        if event_type != rule.event_type or (cutoff is not None and at < cutoff):
+            continue
+        if conditions and not cond.matches(conditions, {f"custom.{k}": v for k, v in properties.items()}):
+            continue
+        weights.append(decay_weight(rule.decay, rule.decay_days, age_days(now, at)))
+    if not weights:
+        return False, stored
+    if rule.repeatable:
+        if rule.time_dependent or stored * rule.points < 0:
+            return True, None
+        capped = rule.max_points is not None and abs(stored) >= abs(rule.max_points)
+        if not capped and stored % rule.points != 0:  # not points × a count: not this rule's value
+            return True, None
+        return True, round_half_up(cap(stored + rule.points * len(weights), rule.max_points))
+    points = round_half_up(rule.points * max(weights))
+    reaches = points >= stored if rule.points > 0 else points <= stored
+    return True, points if reaches else None
+
+
+def incremental_inactivity(model: ModelSpec, stored: int, fresh_times: Iterable[datetime], *, now: datetime) -> int:
+    """Inactivity points after new activity at ``fresh_times``: none once one falls within the period;
+    otherwise unchanged (events older than the period do not make a lead active)."""
+    cutoff = now - timedelta(days=model.inactivity_days)
+    return 0 if any(t > cutoff for t in fresh_times) else stored
+
+
 def evaluate_fit(rule: RuleSpec, record: Mapping[str, Any]) -> int:
     return rule.points if cond.matches(rule.conditions, record) else 0
 
