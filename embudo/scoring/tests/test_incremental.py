@@ -11,7 +11,7 @@ import pytest
 import time_machine
 
 from embudo.core.models import DomainEvent
-from embudo.leads.models import Lead
+from embudo.leads.models import Lead, LeadScoreRank
 from embudo.leads.tests.factories import LeadFactory
 from embudo.scoring import services
 from embudo.scoring.models import ScoreEntry, ScoringVersion
@@ -62,6 +62,10 @@ def test_event_batches_scored_incrementally_equal_a_full_recompute() -> None:
             # Recomputing everything from the history (same instant) finds nothing to change.
             assert services.score_leads([lead.pk for lead in leads], cause="check") == {}
             assert_invariant()
+            # The engine's UPDATE runs in a writable CTE: the rank rows follow it too (statement trigger).
+            assert dict(LeadScoreRank.objects.values_list("lead_id", "score")) == dict(
+                Lead.objects.values_list("id", "score")
+            )
         assert ScoreEntry.objects.filter(cause="activity").exists()
         assert not ScoreEntry.objects.filter(cause="check").exists()
 
