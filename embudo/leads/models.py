@@ -222,10 +222,11 @@ class LeadScoreRank(models.Model):
     list flush now and then) and wrote their full-page images to the WAL. Unindexed there, the update stays
     on its heap page (``fillfactor`` leaves room), and only this two-column table's index moves.
 
-    Kept in step by triggers on ``leads_lead`` (migrations 0007 and 0008), so that every writer of a lead,
+    Kept in step by triggers on ``leads_lead`` (migrations 0007 to 0009), so that every writer of a lead,
     whatever its path (ORM, raw SQL, COPY of the import), keeps it right without knowing it exists: statement
-    triggers on insert, update and delete, each one set-based statement from the transition tables whatever
-    the row count (a row trigger on score changes cost ~100 µs per rescored lead).
+    triggers on insert and delete (set-based from the transition tables) and a row trigger on a score change.
+    That one costs ~100 µs per row, so the scoring engine's bulk statements write the rank rows themselves and
+    switch it off for their own rows (``embudo.score_rank_written``, see ``scoring.services``).
     """
 
     lead = models.OneToOneField(

@@ -236,9 +236,11 @@ def score_leads(
             spec = compiled.spec
             group = all_of_group
             if new_activity is not None and cause == ACTIVITY_CAUSE and rescored[(version_id, published_at)]:
-                group, rows = _incremental_rows(cursor, spec, all_of_group, new_activity, now)
-                if rows:
-                    _apply_incremental(cursor, compiled, rows, version_id, cause, event_id, now, changes, thresholds)
+                group, increments = _incremental_rows(cursor, spec, all_of_group, new_activity, now)
+                if increments:
+                    _apply_incremental(
+                        cursor, compiled, increments, version_id, cause, event_id, now, changes, thresholds
+                    )
             if not group:
                 continue
             scope = engine.Sql(
@@ -261,6 +263,7 @@ def score_leads(
                 now=now,
                 labels=compiled.labels,
                 removed_label=_("Rule no longer in the model"),
+                write_rank=len(group) > GENERIC_PLAN_MAX_LEADS,
             )
             # A few leads (intake, an edit): reuse the prepared statement's generic plan. PostgreSQL otherwise
             # re-plans this statement at every call (~2 ms, a third of the PostgreSQL CPU of an API intake);
@@ -268,15 +271,27 @@ def score_leads(
             generic = len(group) <= GENERIC_PLAN_MAX_LEADS
             if generic:
                 cursor.execute("SET LOCAL plan_cache_mode = force_generic_plan")
-            cursor.execute(statement.text, statement.params)
-            rows = cursor.fetchall()
-            if generic:
+                cursor.execute(statement.text, statement.params)
+                rows = cursor.fetchall()
                 cursor.execute("SET LOCAL plan_cache_mode = auto")
+            else:
+                rows = _execute_writing_ranks(cursor, statement)
             for lead_id, old_score, score, old_grade, grade in rows:
                 changes[lead_id] = ScoreChange(lead_id, old_score, score, old_grade, grade)
                 thresholds[lead_id] = spec.mql_threshold
         _after_changes(changes, thresholds, groups, actor_id=actor_id)
     return changes
+
+
+def _execute_writing_ranks(cursor: Any, statement: engine.Sql) -> list[Any]:
+    """Run an ``apply_sql(write_rank=True)`` statement: it updates ``leads_leadscorerank`` itself, set-based,
+    so the row trigger that keeps the rank for every other writer of a score (~100 µs a row) is told to
+    skip this statement's rows, and told again right after."""
+    cursor.execute("SELECT set_config('embudo.score_rank_written', 'on', true)")
+    cursor.execute(statement.text, statement.params)
+    rows = list(cursor.fetchall())
+    cursor.execute("SELECT set_config('embudo.score_rank_written', 'off', true)")
+    return rows
 
 
 def _incremental_rows(
@@ -363,9 +378,9 @@ def _apply_incremental(
         labels=compiled.labels,
         removed_label=_("Rule no longer in the model"),
         keep_untouched=True,
+        write_rank=True,
     )
-    cursor.execute(statement.text, statement.params)
-    for lead_id, old_score, score, old_grade, grade in cursor.fetchall():
+    for lead_id, old_score, score, old_grade, grade in _execute_writing_ranks(cursor, statement):
         changes[lead_id] = ScoreChange(lead_id, old_score, score, old_grade, grade)
         thresholds[lead_id] = compiled.spec.mql_threshold
 
@@ -818,10 +833,10 @@ def _rescore_chunk(run: _BulkRun, lo: int, hi: int, *, stripe: int) -> RescoreRe
             removed_label=_("Rule no longer in the model"),
             lead_range=(lo, hi),
             rescaled=run.rescaled,
+            write_rank=True,
         )
         t0 = time.perf_counter()
-        cursor.execute(statement.text, statement.params)
-        rows = cursor.fetchall()
+        rows = _execute_writing_ranks(cursor, statement)
         changes = {r[0]: ScoreChange(r[0], r[1], r[2], r[3], r[4]) for r in rows}
         t1 = time.perf_counter()
         _grade_events(cursor, changes, version_of=dict.fromkeys(changes, run.version.pk), defer_jobs=False)

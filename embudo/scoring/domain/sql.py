@@ -24,6 +24,7 @@ EVENT_TABLE = "core_domainevent"
 CONTRIBUTIONS = "scoring_scorecontribution"
 LEDGER = "scoring_scoreentry"
 LEADS = "leads_lead"
+RANKS = "leads_leadscorerank"
 _AGE = "greatest(0::float8, date_part('epoch', %s::timestamptz - e.occurred_at) / 86400.0::float8)"
 
 
@@ -155,13 +156,15 @@ def apply_sql(
     lead_range: tuple[int, int] | None = None,
     rescaled: Mapping[uuid.UUID, int] | None = None,
     keep_untouched: bool = False,
+    write_rank: bool = False,
 ) -> Sql:
     """The diff-and-write statement. ``scope`` selects ``lead_id, old_score, old_grade``; ``computed`` may
     refer to ``scope``. Contributions of ``keep_keys`` are kept as they are (not recomputed); those of
     ``rescaled`` keys (rules whose points alone changed, see :func:`rules.rescalable`) take the rule's new
     points: no condition or event is evaluated for them. With ``keep_untouched``, ``computed`` holds the new
     points of some (lead, rule) pairs, 0 for none, and every other stored contribution is kept (incremental
-    scoring of new events)."""
+    scoring of new events). With ``write_rank`` the statement also updates the leads' sort keys
+    (``leads_leadscorerank``), for a caller that switches the row trigger off (bulk writes)."""
     rescaled_rows = [(k, p) for k, p in (rescaled or {}).items() if p != 0]
     rescaled_sql = ""
     rescaled_params: list[Any] = []
@@ -175,6 +178,12 @@ def apply_sql(
         "\n  UNION ALL SELECT o.lead_id, o.rule_key, o.points FROM old o WHERE NOT EXISTS ("
         "SELECT 1 FROM computed t WHERE t.lead_id = o.lead_id AND t.rule_key = o.rule_key)"
         if keep_untouched
+        else ""
+    )
+    rank_sql = (
+        f",\nranked AS (\n  UPDATE {RANKS} r SET score = g.score FROM graded g\n"  # noqa: S608 - a constant table name
+        "  WHERE r.lead_id = g.lead_id AND r.score <> g.score)"
+        if write_rank
         else ""
     )
     label_rows = list(labels.items())
@@ -216,7 +225,7 @@ removed AS (
   WHERE d.new_points = 0 AND c.lead_id = d.lead_id AND c.rule_key = d.rule_key),
 updated AS (
   UPDATE {LEADS} l SET score = g.score, grade = g.grade FROM graded g
-  WHERE l.id = g.lead_id AND (l.score <> g.score OR l.grade <> g.grade))
+  WHERE l.id = g.lead_id AND (l.score <> g.score OR l.grade <> g.grade)){rank_sql}
 SELECT {"g.lead_id, g.old_score, g.score, g.old_grade, g.grade" if returning else "count(*)"}
 FROM graded g WHERE g.score <> g.old_score OR g.grade <> g.old_grade
 """  # noqa: S608

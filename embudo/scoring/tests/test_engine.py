@@ -132,3 +132,19 @@ def test_the_engagement_read_uses_the_activity_index() -> None:
         )
         plan = "\n".join(r[0] for r in cursor.fetchall())
     assert "scoring_activity_lead_type_idx" in plan
+
+
+def test_a_bulk_group_writes_the_rank_rows_itself_and_the_trigger_is_back_on_after() -> None:
+    """More leads than the generic-plan limit: the engine updates leads_leadscorerank set-based and switches
+    the row trigger off for that statement only; a later plain UPDATE of a score is kept by the trigger."""
+    from embudo.leads.models import LeadScoreRank
+
+    leads = [LeadFactory.create(job_title="Director") for _ in range(services.GENERIC_PLAN_MAX_LEADS + 5)]
+    publish_model([FIT_DIRECTOR])
+    Lead.objects.update(score=0)  # the trigger keeps the ranks at 0 too
+    services.score_leads([lead.pk for lead in leads], cause="test")
+    ranks = dict(LeadScoreRank.objects.values_list("lead_id", "score"))
+    assert set(ranks.values()) == {50}
+    assert ranks == dict(Lead.objects.values_list("id", "score"))
+    Lead.objects.filter(pk=leads[0].pk).update(score=7)
+    assert LeadScoreRank.objects.get(lead_id=leads[0].pk).score == 7
