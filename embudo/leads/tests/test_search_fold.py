@@ -54,3 +54,30 @@ def test_search_ignores_accents_both_ways(typed: str, stored: str) -> None:
     page = selectors.list_leads_visible_to(admin, filters=LeadFilters(search=typed), limit=10)
 
     assert [lead.pk for lead in page.items] == [wanted.pk]
+
+
+_name_text = st.text(alphabet=st.characters(codec="utf-8", exclude_characters="\x00"), max_size=20)
+
+
+@settings(max_examples=40, deadline=None)
+@given(first=_name_text, last=_name_text, company=_name_text, phone=st.from_regex(r"\+?[0-9 ]{0,15}", fullmatch=True))
+def test_stored_haystack_is_the_folded_name_email_company_and_phone(
+    first: str, last: str, company: str, phone: str
+) -> None:
+    """``embudo_lead_search_text`` (migration 0010) keeps the haystack of 0006: the five values, lower case,
+    folded, one space apart, empty ones included."""
+    lead = LeadFactory.create(first_name=first, last_name=last, company_name=company, phone=phone)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT search_text, lower(%s) FROM leads_lead WHERE id = %s",
+                       [f"{first} {last} {lead.email} {company} {phone}", lead.pk])  # fmt: skip
+        stored, lowered = cursor.fetchone()
+    assert stored == lowered.translate(str.maketrans(domain.SEARCH_FOLD_FROM, domain.SEARCH_FOLD_TO))
+
+
+def test_haystack_follows_a_name_edit_but_not_a_score_update() -> None:
+    lead = LeadFactory.create(first_name="José", last_name="Núñez", email="jn@example.com", company_name="", phone="")
+    with connection.cursor() as cursor:
+        cursor.execute("UPDATE leads_lead SET score = 40 WHERE id = %s RETURNING search_text", [lead.pk])
+        assert cursor.fetchone()[0] == "jose nunez jn@example.com  "
+        cursor.execute("UPDATE leads_lead SET last_name = 'Muñoz' WHERE id = %s RETURNING search_text", [lead.pk])
+        assert cursor.fetchone()[0] == "jose munoz jn@example.com  "
