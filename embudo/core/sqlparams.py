@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Iterable
 from typing import Any
 
 from psycopg.types.json import Jsonb
@@ -12,3 +14,23 @@ def jsonb(value: Any) -> Any:
 
     Typed ``Any`` because django-stubs types cursor parameters as plain scalars."""
     return Jsonb(value)
+
+
+# Arrays as PostgreSQL array literals. psycopg dumps a list parameter element by element in Python (~0.5 µs
+# each), and the event path passes a few thousand ids, rule keys and client ids per batch. A literal is one
+# string; the statement casts it (``%s::bigint[]``), which works with client- and server-side binding.
+
+
+def int_array(values: Iterable[int]) -> Any:
+    """``[3, 1]`` → ``"{3,1}"``, for ``%s::bigint[]`` / ``%s::int[]``."""
+    return "{" + ",".join(map(str, map(int, values))) + "}"
+
+
+def uuid_array(values: Iterable[uuid.UUID | str]) -> Any:
+    """UUIDs → ``"{…,…}"``, for ``%s::uuid[]`` (each is validated: a UUID's text needs no quoting)."""
+    return "{" + ",".join(str(v if isinstance(v, uuid.UUID) else uuid.UUID(v)) for v in values) + "}"
+
+
+def text_array(values: Iterable[str]) -> Any:
+    """Texts → ``'{"a","b\\"c"}'``, for ``%s::text[]``: every element quoted, ``\\`` and ``"`` escaped."""
+    return "{" + ",".join('"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"' for v in values) + "}"

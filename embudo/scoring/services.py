@@ -32,6 +32,7 @@ from embudo.accounts.models import User
 from embudo.core import clock
 from embudo.core import events as core_events
 from embudo.core.exceptions import Conflict, InvalidInput, NotFound
+from embudo.core.sqlparams import int_array, uuid_array
 from embudo.leads import condition_fields
 from embudo.scoring.domain import rules as domain
 from embudo.scoring.domain import sql as engine
@@ -220,8 +221,8 @@ def score_leads(
             "pg_advisory_xact_lock_shared(%s, 1)) lk "
             "LEFT JOIN scoring_scoringversion tv ON tv.team_id = l.team_id AND tv.status = 'published' "
             "LEFT JOIN scoring_scoringversion gv ON gv.team_id IS NULL AND gv.status = 'published' "
-            "WHERE l.id = ANY(%s) ORDER BY l.id FOR UPDATE OF l",
-            [ENGINE_LOCK, ENGINE_LOCK, ids],
+            "WHERE l.id = ANY(%s::bigint[]) ORDER BY l.id FOR UPDATE OF l",
+            [ENGINE_LOCK, ENGINE_LOCK, int_array(ids)],
         )
         groups: dict[tuple[int | None, datetime | None], list[int]] = {}
         rescored: dict[tuple[int | None, datetime | None], bool] = {}
@@ -310,7 +311,7 @@ def _incremental_rows(
     cursor.execute(
         "SELECT lead_id, rule_key, points FROM scoring_scorecontribution "
         "WHERE lead_id = ANY(%s::bigint[]) AND rule_key = ANY(%s::uuid[])",
-        [group, [str(k) for k in keys]],
+        [int_array(group), uuid_array(keys)],
     )
     stored = {(int(lead), key if isinstance(key, uuid.UUID) else uuid.UUID(str(key))): int(points)
               for lead, key, points in cursor.fetchall()}  # fmt: skip
@@ -319,14 +320,19 @@ def _incremental_rows(
     rows: list[tuple[int, uuid.UUID, int]] = []
     for lead_id in group:
         fresh = new_activity.get(lead_id, ())
-        types = {event_type for event_type, _at, _p in fresh}
+        by_type: dict[str, list[Occurrence]] = {}
+        for occurrence in fresh:
+            by_type.setdefault(occurrence[0], []).append(occurrence)
         lead_rows: list[tuple[int, uuid.UUID, int]] = []
         exact = True
         for rule in engagement:
-            if rule.event_type not in types:  # no new event of its type: untouched
+            of_type = by_type.get(rule.event_type)
+            if of_type is None:  # no new event of its type: untouched
                 continue
             old = stored.get((lead_id, rule.key), 0)
-            touched, points = domain.incremental_engagement(rule, old, fresh, now=now, conditions=conditions[rule.key])
+            touched, points = domain.incremental_engagement(
+                rule, old, of_type, now=now, conditions=conditions[rule.key]
+            )
             if points is None:
                 exact = False
                 break
@@ -362,12 +368,12 @@ def _apply_incremental(
         scope=engine.Sql(
             "SELECT l.id AS lead_id, l.score AS old_score, l.grade AS old_grade FROM leads_lead l "
             "WHERE l.id = ANY(%s::bigint[])",
-            [lead_ids],
+            [int_array(lead_ids)],
         ),
         computed=engine.Sql(
             "SELECT c.lead_id, c.rule_key, c.points FROM unnest(%s::bigint[], %s::uuid[], %s::int[]) "
             "AS c(lead_id, rule_key, points)",
-            [[r[0] for r in rows], [str(r[1]) for r in rows], [r[2] for r in rows]],
+            [int_array(r[0] for r in rows), uuid_array(r[1] for r in rows), int_array(r[2] for r in rows)],
         ),
         keep_keys=[],
         model=compiled.spec,

@@ -18,6 +18,7 @@ from typing import Any
 from django.db import connection, transaction
 
 from embudo.core import clock
+from embudo.core.sqlparams import int_array, text_array
 from embudo.scoring import services as scoring_services
 from embudo.tracking.domain import events as domain
 from embudo.tracking.models import EventKey, RateBucket, TrackingSite, new_public_key
@@ -65,7 +66,7 @@ def _existing_leads(ids: Iterable[int]) -> set[int]:
     if not ids:
         return set()
     with connection.cursor() as cursor:
-        cursor.execute("SELECT id FROM leads_lead WHERE id = ANY(%s)", [ids])
+        cursor.execute("SELECT id FROM leads_lead WHERE id = ANY(%s::bigint[])", [int_array(ids)])
         return {row[0] for row in cursor.fetchall()}
 
 
@@ -101,7 +102,7 @@ def _claim_keys(scope: str, keys: list[str]) -> set[str]:
         cursor.execute(
             "INSERT INTO tracking_eventkey (scope, key, created_at) SELECT %s, k, %s FROM unnest(%s::text[]) k "
             "ON CONFLICT (scope, key) DO NOTHING RETURNING key",
-            [scope, clock.now(), keys],
+            [scope, clock.now(), text_array(keys)],
         )
         return {row[0] for row in cursor.fetchall()}
 
@@ -204,8 +205,8 @@ def _payload_json(event: domain.CleanEvent, source_json: str) -> str:
     parts = ['{"properties":', event.properties_json, ',"source":', source_json]
     if event.visitor_id:
         parts += [',"visitor_id":"', event.visitor_id, '"']  # [A-Za-z0-9_-] only: nothing to escape
-    if event.client_id:
-        parts += [',"event_id":', json.dumps(event.client_id)]
+    if event.client_id:  # visible ASCII only (validated): only " and \ need escaping in JSON
+        parts += [',"event_id":"', event.client_id.replace("\\", "\\\\").replace('"', '\\"'), '"']
     parts.append("}")
     return "".join(parts)
 

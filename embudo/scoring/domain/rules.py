@@ -17,7 +17,7 @@ import hashlib
 import json
 import math
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -147,6 +147,33 @@ def evaluate_engagement(
     return round_half_up(rule.points * max(weights))
 
 
+class CustomFields(Mapping[str, Any]):
+    """An event's properties seen as ``custom.<name>`` fields (what property conditions name), without
+    copying them into a new dict for every rule and event (the event path checks thousands a batch)."""
+
+    __slots__ = ("_properties",)
+    _PREFIX = "custom."
+
+    def __init__(self, properties: Mapping[str, Any]) -> None:
+        self._properties = properties
+
+    def get(self, key: str, default: Any = None) -> Any:
+        if key.startswith(self._PREFIX):
+            return self._properties.get(key[len(self._PREFIX) :], default)
+        return default
+
+    def __getitem__(self, key: str) -> Any:
+        if key.startswith(self._PREFIX) and key[len(self._PREFIX) :] in self._properties:
+            return self._properties[key[len(self._PREFIX) :]]
+        raise KeyError(key)
+
+    def __iter__(self) -> Iterator[str]:
+        return (self._PREFIX + k for k in self._properties)
+
+    def __len__(self) -> int:
+        return len(self._properties)
+
+
 def incremental_engagement(
     rule: RuleSpec,
     stored: int,
@@ -180,9 +207,9 @@ def incremental_engagement(
     for event_type, at, properties in fresh:
         if event_type != rule.event_type or (cutoff is not None and at < cutoff):
             continue
-        if conditions and not cond.matches(conditions, {f"custom.{k}": v for k, v in properties.items()}):
+        if conditions and not cond.matches(conditions, CustomFields(properties)):
             continue
-        weights.append(decay_weight(rule.decay, rule.decay_days, age_days(now, at)))
+        weights.append(decay_weight(rule.decay, rule.decay_days, age_days(now, at)) if rule.decay != "none" else 1.0)
     if not weights:
         return False, stored
     if rule.repeatable:

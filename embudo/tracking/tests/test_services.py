@@ -169,12 +169,12 @@ def test_prune_forgets_old_client_ids() -> None:
 def test_copy_keeps_awkward_text_exactly() -> None:
     lead = LeadFactory.create()
     tricky = {"q": 'tab\there "quoted" back\\slash\nnew line \\N ñandú 🚀', "nested": {"list": [1, 2.5, None, True]}}
-    batch = [{"type": "custom_thing", "lead_id": lead.pk, "properties": tricky, "id": "a\\b"},
+    batch = [{"type": "custom_thing", "lead_id": lead.pk, "properties": tricky, "id": 'a\\b"c'},
              {"type": "page_view", "visitor_id": VISITOR}]  # fmt: skip
     result = services.ingest_events(batch, scope="token:1", source="api")
     assert result.stored == 2
     stored = DomainEvent.objects.get(type="activity.custom_thing")
-    assert stored.payload == {"properties": tricky, "source": "api", "event_id": "a\\b"}
+    assert stored.payload == {"properties": tricky, "source": "api", "event_id": 'a\\b"c'}
     assert DomainEvent.objects.get(type="activity.page_view").payload["visitor_id"] == VISITOR
 
 
