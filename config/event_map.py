@@ -1,7 +1,8 @@
 """Which jobs react to which domain event. Read top to bottom: this is the flow of Embudo.
 
 Keys are event type names (``<context>.<EventClass>``); values are procrastinate task names.
-``core.events.publish()`` defers one job per subscriber in the publisher's transaction.
+``core.events.publish()`` defers one job per subscriber in the publisher's transaction, except where
+``ONLY_WHEN`` below narrows a subscriber to some events of the type.
 """
 
 EVENT_SUBSCRIBERS: dict[str, list[str]] = {
@@ -29,4 +30,12 @@ EVENT_SUBSCRIBERS: dict[str, list[str]] = {
     "pipeline.DealAmountChanged": [],  # timeline only
     "followups.TaskCreated": [],  # timeline only; the reminder is a job scheduled at its time
     "followups.TaskCompleted": [],  # timeline only
+}
+
+# Subscribers that react to some events of a type only: the job is deferred only when the event's payload has
+# this key true. Deferring it for every event would queue jobs that load the event and return: scoring
+# publishes a GradeChanged for every grade move (cold ↔ warm ↔ hot), hundreds a second while tracked activity
+# flows in, and routing reacts to the moves into "hot" alone.
+ONLY_WHEN: dict[tuple[str, str], str] = {
+    ("scoring.GradeChanged", "routing.on_grade_changed"): "became_hot",
 }

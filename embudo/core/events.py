@@ -41,8 +41,15 @@ class Event:
         return {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name not in _ENVELOPE}
 
 
-def subscribers_of(event_type: str, mapping: Mapping[str, list[str]] | None = None) -> list[str]:
-    return list((mapping if mapping is not None else event_map.EVENT_SUBSCRIBERS).get(event_type, []))
+def subscribers_of(
+    event_type: str, mapping: Mapping[str, list[str]] | None = None, *, payload: Mapping[str, Any] | None = None
+) -> list[str]:
+    """The task names subscribed to ``event_type``. With ``payload``, only those that react to this event:
+    a subscriber listed in ``event_map.ONLY_WHEN`` needs its payload key to be true."""
+    tasks = (mapping if mapping is not None else event_map.EVENT_SUBSCRIBERS).get(event_type, [])
+    if payload is None:
+        return list(tasks)
+    return [t for t in tasks if (flag := event_map.ONLY_WHEN.get((event_type, t))) is None or payload.get(flag)]
 
 
 def publish(event: Event, *, occurred_at: datetime | None = None) -> DomainEvent:
@@ -69,7 +76,9 @@ def publish(event: Event, *, occurred_at: datetime | None = None) -> DomainEvent
         inserted = cursor.fetchone()
         row.pk = int(inserted[0]) if inserted else None
         row._state.adding = False
-        defer_jobs([JobToDefer(task_name, {"event_id": row.pk}) for task_name in subscribers_of(row.type)])
+        defer_jobs(
+            [JobToDefer(task_name, {"event_id": row.pk}) for task_name in subscribers_of(row.type, payload=row.payload)]
+        )
     return row
 
 
@@ -79,6 +88,7 @@ def publish_many(events: Sequence[Event], *, occurred_at: datetime | None = None
     if not events:
         return []
     at = occurred_at or clock.now()
+    payloads = [e.payload() for e in events]
     with transaction.atomic(savepoint=False), connection.cursor() as cursor:
         # The ids come from the sequence in the SELECT's order (ORDER BY n), so sorted ids follow ``events``.
         cursor.execute(
@@ -91,15 +101,15 @@ def publish_many(events: Sequence[Event], *, occurred_at: datetime | None = None
                 [e.type_name() for e in events],
                 [e.lead_id for e in events],
                 [e.actor_id for e in events],
-                [jsonb(e.payload()) for e in events],
+                [jsonb(p) for p in payloads],
             ],
         )
         ids = sorted(int(row[0]) for row in cursor.fetchall())
         defer_jobs(
             [
                 JobToDefer(task_name, {"event_id": event_id})
-                for event, event_id in zip(events, ids, strict=True)
-                for task_name in subscribers_of(event.type_name())
+                for event, payload, event_id in zip(events, payloads, ids, strict=True)
+                for task_name in subscribers_of(event.type_name(), payload=payload)
             ]
         )
     return ids

@@ -15,6 +15,7 @@ from __future__ import annotations
 import concurrent.futures
 import importlib
 import itertools
+import json
 import threading
 import time
 import uuid
@@ -891,7 +892,7 @@ def _grade_events(
         "SELECT %s, %s, u.id, %s, jsonb_build_object('old_grade', u.og, 'grade', u.g, 'old_score', u.os, "
         "'score', u.s, 'became_hot', u.g = 'hot' AND u.og <> 'hot', 'version_id', u.v) "
         "FROM unnest(%s::bigint[], %s::int[], %s::int[], %s::text[], %s::text[], %s::bigint[]) "
-        "AS u(id, os, s, og, g, v) RETURNING id",
+        "AS u(id, os, s, og, g, v) RETURNING id, payload",
         [
             GradeChanged.type_name(),
             clock.now(),
@@ -904,10 +905,16 @@ def _grade_events(
             [version_of.get(c.lead_id) for c in moved],
         ],
     )
-    event_ids = [row[0] for row in cursor.fetchall()]
+    inserted = cursor.fetchall()
     if defer_jobs:
-        for task_name in core_events.subscribers_of(GradeChanged.type_name()):
-            procrastinate_app.configure_task(task_name).batch_defer(*({"event_id": i} for i in event_ids))
+        # Most moves are cold ↔ warm: only the subscribers that react to them get a job (event_map.ONLY_WHEN).
+        jobs: dict[str, list[Any]] = {}
+        for event_id, payload in inserted:
+            payload = json.loads(payload) if isinstance(payload, str) else payload  # Django loads jsonb as text
+            for task_name in core_events.subscribers_of(GradeChanged.type_name(), payload=payload):
+                jobs.setdefault(task_name, []).append({"event_id": event_id})
+        for task_name, kwargs in jobs.items():
+            procrastinate_app.configure_task(task_name).batch_defer(*kwargs)
 
 
 def run_decay() -> dict[int, RescoreResult]:

@@ -70,3 +70,15 @@ def test_publish_many_records_the_events_in_order_and_defers_their_jobs() -> Non
     jobs = ProcrastinateJob.objects.filter(task_name="leads.refresh_company_stats").order_by("id")
     assert [job.args for job in jobs] == [{"event_id": i} for i in ids]
     assert events.publish_many([]) == []
+
+
+def test_a_subscriber_narrowed_by_only_when_gets_the_events_with_the_flag() -> None:
+    from config import event_map
+    from embudo.core import events
+
+    assert ("scoring.GradeChanged", "routing.on_grade_changed") in event_map.ONLY_WHEN
+    assert events.subscribers_of("scoring.GradeChanged") == ["routing.on_grade_changed"]
+    assert events.subscribers_of("scoring.GradeChanged", payload={"became_hot": False, "grade": "warm"}) == []
+    assert events.subscribers_of("scoring.GradeChanged", payload={"became_hot": True}) == ["routing.on_grade_changed"]
+    # Subscribers without a condition get every event.
+    assert events.subscribers_of("leads.LeadCreated", payload={}) == event_map.EVENT_SUBSCRIBERS["leads.LeadCreated"]

@@ -148,3 +148,27 @@ def test_a_bulk_group_writes_the_rank_rows_itself_and_the_trigger_is_back_on_aft
     assert ranks == dict(Lead.objects.values_list("id", "score"))
     Lead.objects.filter(pk=leads[0].pk).update(score=7)
     assert LeadScoreRank.objects.get(lead_id=leads[0].pk).score == 7
+
+
+def test_only_moves_into_hot_get_a_routing_job() -> None:
+    """Routing reacts to "became hot" alone (config/event_map.ONLY_WHEN): a cold → warm move is on the
+    timeline but queues no job that would load it and return."""
+    from procrastinate.contrib.django.models import ProcrastinateJob
+
+    lead = LeadFactory.create(job_title="Sales rep", email_domain_kind="business")
+    publish_model([WEBINAR], warm_min=20, hot_min=50)
+    now = timezone.now()
+    activity(lead, "webinar_attended", now)
+    services.score_leads([lead.pk], cause="activity")
+    assert Lead.objects.get(pk=lead.pk).grade == "warm"
+    moves = DomainEvent.objects.filter(type="scoring.GradeChanged", lead_id=lead.pk).order_by("pk")
+    assert [e.payload["grade"] for e in moves] == ["warm"]
+    assert not ProcrastinateJob.objects.filter(task_name="routing.on_grade_changed").exists()
+
+    activity(lead, "webinar_attended", now)
+    activity(lead, "webinar_attended", now)
+    services.score_leads([lead.pk], cause="activity")
+    hot = DomainEvent.objects.filter(type="scoring.GradeChanged", lead_id=lead.pk).order_by("pk").last()
+    assert hot is not None and hot.payload["became_hot"] is True
+    jobs = ProcrastinateJob.objects.filter(task_name="routing.on_grade_changed")
+    assert [job.args for job in jobs] == [{"event_id": hot.pk}]
