@@ -82,3 +82,25 @@ def test_a_subscriber_narrowed_by_only_when_gets_the_events_with_the_flag() -> N
     assert events.subscribers_of("scoring.GradeChanged", payload={"became_hot": True}) == ["routing.on_grade_changed"]
     # Subscribers without a condition get every event.
     assert events.subscribers_of("leads.LeadCreated", payload={}) == event_map.EVENT_SUBSCRIBERS["leads.LeadCreated"]
+
+
+def test_type_and_time_index_leaves_out_behaviour_events() -> None:
+    """``event_type_time_idx`` holds the timeline's other events only (core/0003); a query by type that
+    repeats its predicate (the import's reactions) is served by it."""
+    from embudo.core.events import publish_many
+    from embudo.leads.events import LeadCreated
+
+    publish_many([LeadCreated(lead_id=1, fields={})])
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_get_indexdef(indexrelid) FROM pg_index WHERE indexrelid = 'event_type_time_idx'::regclass"
+        )
+        assert "NOT ((type)::text ~~ 'activity.%'::text)" in cursor.fetchone()[0]
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute(
+            "EXPLAIN SELECT id FROM core_domainevent WHERE type = %s::text AND occurred_at = %s::timestamptz "
+            "AND type NOT LIKE 'activity.%%' ORDER BY id",
+            ["leads.LeadCreated", "2026-01-01T00:00:00Z"],
+        )
+        plan = "\n".join(r[0] for r in cursor.fetchall())
+    assert "event_type_time_idx" in plan
