@@ -346,12 +346,7 @@ def _process(submission: Submission) -> Lead | None:
     score_change = scoring_services.score_leads([lead.pk], cause="captured", actor_id=submission.actor_id).get(lead.pk)
     if score_change is not None:
         lead.score, lead.grade = score_change.score, score_change.grade
-    routed = routing_services.route_at_intake(
-        lead_id=lead.pk, created=created, received_at=submission.received_at, stored_at=stored_at,
-        scored_at=clock.now(), form_id=submission.form_id, ownership=(lead.owner_id, lead.team_id, lead.source),
-    )  # fmt: skip
-    if routed is not None:
-        lead.owner_id, lead.team_id = routed.owner_id, routed.team_id
+    scored_at = clock.now()
     utm = {k: getattr(touch, k) for k in attribution.UTM_KEYS if getattr(touch, k)}
     core_events.publish(
         LeadCaptured(
@@ -370,6 +365,14 @@ def _process(submission: Submission) -> Lead | None:
     )
     _finish(submission, status=SubmissionStatus.PROCESSED, outcome=Outcome.CREATED if created else Outcome.MERGED,
             lead_id=lead.pk)  # fmt: skip
+    # Routing last: a pool pick holds the pool's row lock until COMMIT (fairness), so every statement after it
+    # makes concurrent intakes of the same pool wait; the capture's own writes above do not depend on it.
+    routed = routing_services.route_at_intake(
+        lead_id=lead.pk, created=created, received_at=submission.received_at, stored_at=stored_at,
+        scored_at=scored_at, form_id=submission.form_id, ownership=(lead.owner_id, lead.team_id, lead.source),
+    )  # fmt: skip
+    if routed is not None:
+        lead.owner_id, lead.team_id = routed.owner_id, routed.team_id
     return lead
 
 

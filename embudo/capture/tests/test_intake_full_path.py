@@ -52,9 +52,14 @@ def test_a_lead_from_the_api_is_scored_routed_timed_and_notified_in_one_call(
     # Everything the intake transaction does with every context on (the fuzzy duplicate lookup, scoring's
     # model and ledger, with the two SET LOCALs that keep its generic plan, routing's rules, pool lock and
     # assignment, the notification and its jobs, the SLA clocks); +1 when a per-process cache is cold.
-    with django_assert_max_num_queries(41):
+    with django_assert_max_num_queries(41) as queries:
         response = post(client, body)
     assert response.status_code == 201, response.content
+    # The pool pick holds the pool's row lock until COMMIT: the capture's own writes come before it.
+    statements = [" ".join(q["sql"].split()) for q in queries.captured_queries]
+    pick = next(i for i, sql in enumerate(statements) if sql.startswith("WITH p AS (UPDATE routing_pool"))
+    assert not any("capture.LeadCaptured" in sql or sql.startswith("UPDATE capture_submission")
+                   for sql in statements[pick:])  # fmt: skip
     data = response.json()
     lead = Lead.objects.get(pk=data["id"])
     assert lead.owner_id in {u.pk for u in setup.iberia_reps}
