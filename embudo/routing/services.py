@@ -296,7 +296,8 @@ def _json(value: Any) -> str:
 def _lock_pool(pool_id: int | None) -> Pool | None:
     if pool_id is None:
         return None
-    return Pool.objects.select_for_update().filter(pk=pool_id).first()
+    # ``[:1]``, not ``first()``: a primary key needs no ORDER BY, whose compilation cost ~0.4 ms a call here.
+    return next(iter(Pool.objects.select_for_update().filter(pk=pool_id)[:1]), None)
 
 
 def _get_pool(pool_id: int | None) -> Pool | None:
@@ -571,7 +572,7 @@ def _load_lead(lead_id: int, *, lock: bool) -> Lead | None:
     queryset = Lead.objects.select_related("company")
     if lock:
         queryset = queryset.select_for_update(of=("self",))
-    return queryset.filter(pk=lead_id).first()
+    return next(iter(queryset.filter(pk=lead_id)[:1]), None)  # no ORDER BY (see _lock_pool); intake hot path
 
 
 def route_at_intake(
