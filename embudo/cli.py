@@ -31,9 +31,16 @@ def main(argv: list[str] | None = None) -> None:
     if command == "bench":
         # Benchmarks fill millions of rows: keep them out of the demo database unless told otherwise.
         os.environ.setdefault("EMBUDO_DATA_DIR", str(Path(__file__).resolve().parent.parent / "var" / "bench"))
+    from django.core.management import execute_from_command_line
+
     if command == "worker" and "--help" not in rest:
         rest = _worker_defaults(rest)
-    from django.core.management import execute_from_command_line
+        import django
+
+        from embudo.core.runtime import freeze_startup_objects
+
+        django.setup()  # loads the apps and their tasks; the management command's own setup is then a no-op
+        freeze_startup_objects()
 
     execute_from_command_line(["embudo", *ALIASES.get(command, [command]), *rest])
 

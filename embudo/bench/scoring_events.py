@@ -27,6 +27,7 @@ from django.db import connection, connections, transaction
 
 from embudo.bench.pages import NotSeeded, percentile
 from embudo.core import clock
+from embudo.core.runtime import freeze_startup_objects
 from embudo.scoring import services as scoring_services
 from embudo.tracking import services
 from embudo.tracking.domain import events as domain
@@ -120,6 +121,7 @@ def _ingest_share(batches: list[list[dict[str, Any]]], warmup: int, score: bool)
 
     times: list[float] = []
     stored = 0
+    freeze_startup_objects()  # as the API's server workers do at start (config/wsgi.py)
     scoring_services.score_leads = timed_score
     if not score:
         services._product_activity = lambda lead_ids: None
