@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -39,7 +39,7 @@ MAX_BATCH = 1000
 KNOWN_FIELDS = frozenset({"type", "timestamp", "lead_id", "email", "visitor_id", "properties", "id"})
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: a frozen dataclass's __init__ costs ~2 µs, a thousand times a batch
 class CleanEvent:
     """A valid event, not yet resolved to a lead (``email`` and ``visitor_id`` are looked up in bulk)."""
 
@@ -91,11 +91,14 @@ def _check_properties(raw: object) -> tuple[dict[str, Any], str, str]:
         return {}, "", "Give a JSON object."
     if len(raw) > MAX_PROPERTIES_KEYS:
         return {}, "", f"At most {MAX_PROPERTIES_KEYS} properties."
-    if any(not isinstance(k, str) or not k or len(k) > MAX_KEY_LENGTH for k in raw):
-        return {}, "", f"Property names are 1 to {MAX_KEY_LENGTH} characters."
+    for key in raw:
+        if type(key) is not str or not key or len(key) > MAX_KEY_LENGTH:
+            if isinstance(key, str) and key and len(key) <= MAX_KEY_LENGTH:
+                continue  # a str subclass
+            return {}, "", f"Property names are 1 to {MAX_KEY_LENGTH} characters."
     try:
         text = _dumps(raw)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, RecursionError):
         return {}, "", "Give a JSON object."
     if len(text) > MAX_PROPERTIES_BYTES and len(text.encode()) > MAX_PROPERTIES_BYTES:
         return {}, "", f"Properties are limited to {MAX_PROPERTIES_BYTES} bytes of JSON."
@@ -104,7 +107,26 @@ def _check_properties(raw: object) -> tuple[dict[str, Any], str, str]:
     return dict(raw), text, ""
 
 
-_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode
+def _compact_encoder() -> Callable[[object], str]:
+    """Compact JSON (no NaN/Infinity). ``JSONEncoder.encode`` builds its C encoder anew at every call (~1 µs,
+    half the time of a small object); this builds it once. No circular-reference check: properties come
+    from parsed JSON (a circular value raises RecursionError, which the caller rejects)."""
+    encoder = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    make = getattr(json.encoder, "c_make_encoder", None)
+    if make is None:
+        return encoder.encode
+    try:
+        chunks = make(None, encoder.default, json.encoder.encode_basestring, None, ":", ",", False, False, False)
+    except TypeError:  # another Python's C encoder signature
+        return encoder.encode
+
+    def dumps(value: object) -> str:
+        return "".join(chunks(value, 0))
+
+    return dumps
+
+
+_dumps = _compact_encoder()
 
 
 def clean_event(raw: object, *, now: datetime) -> tuple[CleanEvent | None, Errors]:

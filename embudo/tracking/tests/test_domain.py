@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 
 from hypothesis import given
@@ -55,6 +56,27 @@ def test_properties_limits() -> None:
     )
     many = {f"k{i}": i for i in range(domain.MAX_PROPERTIES_KEYS + 1)}
     assert domain.clean_event({"type": "page_view", "lead_id": 1, "properties": many}, now=NOW)[0] is None
+
+
+_json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    max_leaves=12,
+)
+
+
+@given(st.dictionaries(st.text(max_size=8), _json_values, max_size=6))
+def test_compact_json_is_what_json_dumps_writes(properties: dict[str, object]) -> None:
+    assert domain._dumps(properties) == json.dumps(properties, ensure_ascii=False, separators=(",", ":"))
+
+
+def test_properties_that_are_not_json_are_rejected() -> None:
+    circular: dict[str, object] = {}
+    circular["self"] = circular
+    for properties in ({"x": float("nan")}, {"x": float("inf")}, {"x": object()}, circular):
+        assert domain.clean_event({"type": "page_view", "lead_id": 1, "properties": properties}, now=NOW)[1] == {
+            "properties": ["Give a JSON object."]
+        }
 
 
 def test_origins() -> None:

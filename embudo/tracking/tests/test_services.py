@@ -70,6 +70,17 @@ def test_client_ids_make_retries_duplicates_per_scope() -> None:
     assert DomainEvent.objects.filter(lead_id=lead.pk).count() == 4
 
 
+def test_only_the_client_ids_stored_before_are_duplicates_in_a_mixed_batch() -> None:
+    lead = LeadFactory.create()
+    services.ingest_events([{"type": "page_view", "lead_id": lead.pk, "id": f"k{i}"} for i in (1, 3)],
+                           scope="token:1", source="api")  # fmt: skip
+    batch = [{"type": "page_view", "lead_id": lead.pk, "id": f"k{i}"} for i in range(5)]
+    result = services.ingest_events(batch, scope="token:1", source="api")
+    assert [i.status for i in result.items] == ["stored", "duplicate", "stored", "duplicate", "stored"]
+    assert [i.client_id for i in result.items] == ["k0", "k1", "k2", "k3", "k4"]
+    assert DomainEvent.objects.filter(lead_id=lead.pk, type="activity.page_view").count() == 5
+
+
 def test_rejected_items_do_not_claim_their_client_id() -> None:
     lead = LeadFactory.create()
     services.ingest_events([{"type": "page_view", "lead_id": 999999, "id": "x"}], scope="token:1", source="api")
