@@ -141,8 +141,7 @@ class _Rollback(Exception):
 # routing's lead_owner_open_idx plus "no outcome": the inbox's order (half B), counts and workload, index-only.
 PROPOSED_INDEX = (
     "CREATE INDEX lead_owner_inbox_idx ON leads_lead (owner_id, (grade <> 'hot'), score DESC, updated_at, id) "
-    "INCLUDE (grade) WHERE status NOT IN ('converted', 'disqualified') "
-    "AND lifecycle_stage NOT IN ('customer', 'disqualified') AND outcome = ''"
+    "INCLUDE (grade) WHERE is_open AND outcome = ''"
 )
 
 

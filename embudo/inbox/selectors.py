@@ -22,18 +22,14 @@ from embudo.accounts.models import User
 from embudo.inbox.domain import priority
 from embudo.inbox.models import SavedView, Snooze
 from embudo.leads import domain as leads_domain
-from embudo.leads.models import Grade, LifecycleStage
+from embudo.leads.models import CLOSED_STAGES, Grade, LifecycleStage
 from embudo.sla import selectors as sla_selectors
 
 PAGE_SIZE = 50
 SLA_FILTERS = ("breaching", "due_soon", "any")
-CLOSED_STAGES = ("customer", "disqualified")
-CLOSED_STATUSES = ("converted", "disqualified")
-# The predicate of leads' ``lead_owner_open_idx`` (so the planner can use it), plus "no outcome yet".
-OPEN_LEAD_SQL = (
-    "l.status NOT IN ('converted', 'disqualified') AND l.lifecycle_stage NOT IN ('customer', 'disqualified')"
-    " AND l.outcome = ''"
-)
+# The predicate of leads' ``lead_owner_open_idx`` (so the planner can use it; ``is_open`` = neither a closed
+# status nor a closed stage), plus "no outcome yet".
+OPEN_LEAD_SQL = "l.is_open AND l.outcome = ''"
 # domain.priority.priority_key in SQL: urgent SLA, hot, nearest deadline, score, waiting longest, id.
 INBOX_ORDER_SQL = (
     "CASE WHEN d.due_at <= %(urgent)s THEN 0 ELSE 1 END, CASE WHEN l.grade = 'hot' THEN 0 ELSE 1 END, "

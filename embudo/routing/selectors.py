@@ -30,8 +30,6 @@ from embudo.routing.models import (
 # Open leads count towards a rep's capacity (and least-loaded); counting stops at this many for reps
 # without a capacity (least-loaded ties above it are broken by round-robin order).
 LOAD_COUNT_CAP = 1000
-OPEN_STATUSES_EXCLUDED = ("converted", "disqualified")
-OPEN_STAGES_EXCLUDED = ("customer", "disqualified")
 
 
 def field_choices() -> list[tuple[str, Any]]:
@@ -169,8 +167,7 @@ CROSS JOIN LATERAL (
         SELECT 1 FROM leads_lead l
         WHERE (m.capacity IS NOT NULL OR %(need_load)s)
           AND l.owner_id = m.user_id
-          AND l.status NOT IN ('converted', 'disqualified')
-          AND l.lifecycle_stage NOT IN ('customer', 'disqualified')
+          AND l.is_open
         LIMIT coalesce(m.capacity, %(load_cap)s)
     ) x
 ) open

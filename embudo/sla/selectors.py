@@ -365,10 +365,7 @@ def list_breaching(
     if team_ids is not None:
         team = " AND (l.team_id = ANY(%(teams)s) OR c.team_id = ANY(%(teams)s))"
         params["teams"] = list(team_ids)
-    lead_open = (
-        "l.outcome = '' AND l.lifecycle_stage NOT IN ('customer', 'disqualified')"
-        " AND l.status NOT IN ('converted', 'disqualified')"
-    )
+    lead_open = "l.outcome = '' AND l.is_open"
     branch = (
         "(SELECT c.id, c.lead_id, c.policy_id, c.due_at, c.status FROM sla_slaclock c"  # noqa: S608 - constants
         " JOIN leads_lead l ON l.id = c.lead_id WHERE {cond} AND " + lead_open + team +
