@@ -309,14 +309,16 @@ def _incremental_rows(
     keys = [r.key for r in engagement] + ([domain.INACTIVITY_KEY] if spec.inactivity_on else [])
     if not keys:
         return [], []
+    # Each rule by its position in ``keys`` (1-based, array_position): int pairs hash faster than UUIDs.
+    keys_array = uuid_array(keys)
     cursor.execute(
-        "SELECT lead_id, rule_key, points FROM scoring_scorecontribution "
+        "SELECT lead_id, array_position(%s::uuid[], rule_key), points FROM scoring_scorecontribution "
         "WHERE lead_id = ANY(%s::bigint[]) AND rule_key = ANY(%s::uuid[])",
-        [int_array(group), uuid_array(keys)],
+        [keys_array, int_array(group), keys_array],
     )
-    stored = {(int(lead), key if isinstance(key, uuid.UUID) else uuid.UUID(str(key))): int(points)
-              for lead, key, points in cursor.fetchall()}  # fmt: skip
-    conditions = {r.key: domain.property_conditions(r.conditions) for r in engagement}
+    stored = {(lead, position): points for lead, position, points in cursor.fetchall()}
+    conditions = [domain.property_conditions(r.conditions) for r in engagement]
+    inactivity_position = len(engagement) + 1
     full: list[int] = []
     rows: list[tuple[int, uuid.UUID, int]] = []
     for lead_id in group:
@@ -326,13 +328,13 @@ def _incremental_rows(
             by_type.setdefault(occurrence[0], []).append(occurrence)
         lead_rows: list[tuple[int, uuid.UUID, int]] = []
         exact = True
-        for rule in engagement:
+        for position, rule in enumerate(engagement, start=1):
             of_type = by_type.get(rule.event_type)
             if of_type is None:  # no new event of its type: untouched
                 continue
-            old = stored.get((lead_id, rule.key), 0)
+            old = stored.get((lead_id, position), 0)
             touched, points = domain.incremental_engagement(
-                rule, old, of_type, now=now, conditions=conditions[rule.key]
+                rule, old, of_type, now=now, conditions=conditions[position - 1]
             )
             if points is None:
                 exact = False
@@ -340,7 +342,7 @@ def _incremental_rows(
             if touched and points != old:
                 lead_rows.append((lead_id, rule.key, points))
         if exact and spec.inactivity_on:
-            old = stored.get((lead_id, domain.INACTIVITY_KEY), 0)
+            old = stored.get((lead_id, inactivity_position), 0)
             points = domain.incremental_inactivity(spec, old, [at for _t, at, _p in fresh], now=now)
             if points != old:
                 lead_rows.append((lead_id, domain.INACTIVITY_KEY, points))

@@ -137,7 +137,7 @@ def ingest_events(
     identified ``visitor_id`` goes to its lead. One transaction; at most 6 queries plus scoring.
     """
     now = clock.now()
-    results: dict[int, ItemResult] = {}
+    results: list[ItemResult | None] = [None] * len(raw_events)
     clean: list[tuple[int, domain.CleanEvent]] = []
     for index, raw in enumerate(raw_events):
         event, errors = domain.clean_event(raw, now=now)
@@ -149,58 +149,61 @@ def ingest_events(
             results[index] = ItemResult(index, "rejected", str(client_id or "")[:100], errors)
         else:
             clean.append((index, event))
+    lead_ids: list[int] = []
     with transaction.atomic():
         known_leads = _existing_leads(e.lead_id for _i, e in clean if e.lead_id)
         by_email = leads_by_email(e.email for _i, e in clean if e.email)
         by_visitor = leads_by_visitor(e.visitor_id for _i, e in clean if e.visitor_id)
+        # Resolve each event's lead; the first occurrence of a client id in the batch claims it, repeats are
+        # duplicates.
         resolved: list[tuple[int, domain.CleanEvent, int | None]] = []
+        keys: dict[str, None] = {}
         for index, event in clean:
+            lead_id: int | None
             if event.lead_id:
                 if event.lead_id not in known_leads:
                     results[index] = ItemResult(index, "rejected", event.client_id,
                                                 {"lead_id": ["No lead has this id."]})  # fmt: skip
                     continue
-                resolved.append((index, event, event.lead_id))
+                lead_id = event.lead_id
             elif event.email:
                 lead_id = by_email.get(event.email)
                 if lead_id is None:
                     message = "No lead has this email; send a visitor_id for anonymous events."
                     results[index] = ItemResult(index, "rejected", event.client_id, {"email": [message]})
                     continue
-                resolved.append((index, event, lead_id))
             else:
-                resolved.append((index, event, by_visitor.get(event.visitor_id)))
-        # Client ids: the first occurrence in the batch claims the key; repeats are duplicates.
-        seen: set[str] = set()
-        keys: list[str] = []
-        for index, event, _lead in resolved:
+                lead_id = by_visitor.get(event.visitor_id)
             if event.client_id:
-                if event.client_id in seen:
+                if event.client_id in keys:
                     results[index] = ItemResult(index, "duplicate", event.client_id)
-                else:
-                    seen.add(event.client_id)
-                    keys.append(event.client_id)
-        taken = _taken_keys(scope, keys)
+                    continue
+                keys[event.client_id] = None
+            resolved.append((index, event, lead_id))
+        taken = _taken_keys(scope, list(keys))
         rows: list[tuple[int, domain.CleanEvent, int | None]] = []
+        new_activity: dict[int, list[tuple[str, datetime, Mapping[str, Any]]]] = {}
+        product_leads: set[int] = set()
         for index, event, lead_id in resolved:
-            if index in results:
-                continue
             if event.client_id and event.client_id in taken:
                 results[index] = ItemResult(index, "duplicate", event.client_id, lead_id=lead_id)
-            else:
-                rows.append((index, event, lead_id))
-                results[index] = ItemResult(index, "stored", event.client_id, lead_id=lead_id)
+                continue
+            rows.append((index, event, lead_id))
+            results[index] = ItemResult(index, "stored", event.client_id, lead_id=lead_id)
+            if lead_id:
+                occurrences = new_activity.get(lead_id)
+                if occurrences is None:
+                    new_activity[lead_id] = occurrences = []
+                occurrences.append((event.type, event.occurred_at, event.properties))
+                if event.type in domain.PRODUCT_TYPES:
+                    product_leads.add(lead_id)
         ids = _insert(rows, source=source)
-        lead_ids = sorted({lead_id for _i, _e, lead_id in rows if lead_id})
-        if lead_ids:
-            new_activity: dict[int, list[tuple[str, datetime, Mapping[str, Any]]]] = {}
-            for _i, event, lead_id in rows:
-                if lead_id:
-                    new_activity.setdefault(lead_id, []).append((event.type, event.occurred_at, event.properties))
+        if new_activity:
+            lead_ids = sorted(new_activity)
             scoring_services.score_leads(lead_ids, cause="activity", event_id=ids[0] if len(ids) == 1 else None,
                                          new_activity=new_activity)  # fmt: skip
-            _product_activity(sorted({lead for _i, e, lead in rows if lead and e.type in domain.PRODUCT_TYPES}))
-    return IngestResult(items=[results[i] for i in sorted(results)], lead_ids=lead_ids)
+            _product_activity(sorted(product_leads))
+    return IngestResult(items=[r for r in results if r is not None], lead_ids=lead_ids)
 
 
 def _payload_json(event: domain.CleanEvent, source_json: str) -> str:
