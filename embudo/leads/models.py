@@ -37,6 +37,15 @@ class LeadSearchText(models.Func):
     output_field = models.TextField()
 
 
+class LeadIsOpen(models.Func):
+    """``embudo_lead_is_open(status, lifecycle_stage)``: neither a closed status nor a closed stage (an IMMUTABLE
+    SQL function created by migration 0011). A call, not the expression, for the reason given on
+    :class:`LeadSearchText`: the expression's tree (two ``NOT IN`` lists) is re-read for every updated row."""
+
+    function = "embudo_lead_is_open"
+    output_field = models.BooleanField()
+
+
 class LifecycleStage(models.TextChoices):
     SUBSCRIBER = "subscriber", _("Subscriber")
     LEAD = "lead", _("Lead")
@@ -181,7 +190,7 @@ class Lead(models.Model):
     # stage move and status change a non-HOT update (a new entry in all eleven indexes, the trigram one too);
     # now only a move that opens or closes the lead is.
     is_open = models.GeneratedField(
-        expression=~Q(status__in=CLOSED_STATUSES) & ~Q(lifecycle_stage__in=CLOSED_STAGES),  # type: ignore[arg-type]  # a Q is an expression to Django; the stubs disagree
+        expression=LeadIsOpen("status", "lifecycle_stage"),
         output_field=models.BooleanField(),
         db_persist=True,
     )
