@@ -185,6 +185,27 @@ GENERIC_PLAN_MAX_LEADS = 50
 Occurrence = tuple[str, datetime, Mapping[str, Any]]  # (event type without "activity.", occurred_at, properties)
 
 
+@dataclass(frozen=True)
+class ActivityScoring:
+    changes: dict[int, ScoreChange]
+    # Leads whose row another transaction held (it is scoring them too): not scored here; the caller defers them.
+    contended: list[int]
+
+
+def score_activity(
+    lead_ids: Sequence[int], *, new_activity: Mapping[int, Sequence[Occurrence]], event_id: int | None = None
+) -> ActivityScoring:
+    """:func:`score_leads` for a batch of new behaviour events, without waiting for another transaction that
+    holds some of these leads (a concurrent batch for the same leads holds them until it commits, about half
+    of its time: two API workers drawing on the same 50,000 leads waited ~30 % of theirs). Those leads come
+    back as ``contended``, unscored; the caller defers their scoring to a job, which recomputes them from their
+    history (so the events of both batches count) once the other transaction is gone."""
+    contended: list[int] = []
+    changes = score_leads(lead_ids, cause=ACTIVITY_CAUSE, event_id=event_id, new_activity=new_activity,
+                          _contended=contended)  # fmt: skip
+    return ActivityScoring(changes=changes, contended=contended)
+
+
 def score_leads(
     lead_ids: Sequence[int],
     *,
@@ -192,6 +213,7 @@ def score_leads(
     event_id: int | None = None,
     actor_id: int | None = None,
     new_activity: Mapping[int, Sequence[Occurrence]] | None = None,
+    _contended: list[int] | None = None,
 ) -> dict[int, ScoreChange]:
     """Recompute the published scoring model for ``lead_ids`` and append the differences to the ledger.
 
@@ -222,12 +244,17 @@ def score_leads(
             "pg_advisory_xact_lock_shared(%s, 1)) lk "
             "LEFT JOIN scoring_scoringversion tv ON tv.team_id = l.team_id AND tv.status = 'published' "
             "LEFT JOIN scoring_scoringversion gv ON gv.team_id IS NULL AND gv.status = 'published' "
-            "WHERE l.id = ANY(%s::bigint[]) ORDER BY l.id FOR UPDATE OF l",
+            "WHERE l.id = ANY(%s::bigint[]) ORDER BY l.id FOR UPDATE OF l"
+            + (" SKIP LOCKED" if _contended is not None else ""),
             [ENGINE_LOCK, ENGINE_LOCK, int_array(ids)],
         )
+        locked = cursor.fetchall()
+        if _contended is not None and len(locked) < len(ids):
+            # Skipped: held by another transaction (or deleted meanwhile, which a job finds out harmlessly).
+            _contended.extend(sorted(set(ids) - {row[0] for row in locked}))
         groups: dict[tuple[int | None, datetime | None], list[int]] = {}
         rescored: dict[tuple[int | None, datetime | None], bool] = {}
-        for lead_id, version_id, published_at, rescore_finished in cursor.fetchall():
+        for lead_id, version_id, published_at, rescore_finished in locked:
             groups.setdefault((version_id, published_at), []).append(lead_id)
             rescored[(version_id, published_at)] = bool(rescore_finished)
         now = clock.now()

@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import connection, transaction
+from procrastinate.contrib.django import app as procrastinate_app
 
 from embudo.core import clock
 from embudo.core.sqlparams import int_array, text_array
@@ -41,6 +42,8 @@ class ItemResult:
 class IngestResult:
     items: list[ItemResult]
     lead_ids: list[int]  # distinct leads that got events (and were rescored)
+    # Of those, the leads another transaction held: a job scores them (tracking.score_contended_leads).
+    deferred_lead_ids: list[int] = field(default_factory=list)
 
     def count(self, status: str) -> int:
         return sum(1 for item in self.items if item.status == status)
@@ -198,12 +201,32 @@ def ingest_events(
                 if event.type in domain.PRODUCT_TYPES:
                     product_leads.add(lead_id)
         ids = _insert(rows, source=source)
+        contended: list[int] = []
         if new_activity:
             lead_ids = sorted(new_activity)
-            scoring_services.score_leads(lead_ids, cause="activity", event_id=ids[0] if len(ids) == 1 else None,
-                                         new_activity=new_activity)  # fmt: skip
-            _product_activity(sorted(product_leads))
-    return IngestResult(items=[r for r in results if r is not None], lead_ids=lead_ids)
+            scored = scoring_services.score_activity(lead_ids, new_activity=new_activity,
+                                                     event_id=ids[0] if len(ids) == 1 else None)  # fmt: skip
+            contended = scored.contended
+            _product_activity(sorted(product_leads.difference(contended)))
+            if contended:
+                # In this transaction: if it commits, the job is there to score them (see score_activity).
+                job_leads: list[Any] = list(contended)
+                job_products: list[Any] = sorted(product_leads.intersection(contended))
+                procrastinate_app.configure_task(SCORE_CONTENDED_TASK).defer(
+                    lead_ids=job_leads, product_lead_ids=job_products
+                )
+    return IngestResult(items=[r for r in results if r is not None], lead_ids=lead_ids, deferred_lead_ids=contended)
+
+
+SCORE_CONTENDED_TASK = "tracking.score_contended_leads"
+
+
+def score_contended_leads(lead_ids: Sequence[int], product_lead_ids: Sequence[int]) -> None:
+    """The job of :func:`ingest_events` for leads another transaction held: their scores from their whole
+    history (the events of both batches count), then the PQL rule for those that got product events."""
+    with transaction.atomic():
+        scoring_services.score_leads(lead_ids, cause=scoring_services.ACTIVITY_CAUSE)
+        _product_activity(sorted(product_lead_ids))
 
 
 def _payload_json(event: domain.CleanEvent, source_json: str) -> str:

@@ -19,3 +19,9 @@ def stitch_known_visitors(timestamp: int) -> None:
     """Every 10 minutes: anonymous events of visitors identified meanwhile go to their lead. Idempotent."""
     del timestamp
     services.stitch_known_visitors()
+
+
+@app.task(name=services.SCORE_CONTENDED_TASK, retry=5)
+def score_contended_leads(lead_ids: list[int], product_lead_ids: list[int]) -> None:
+    """Leads whose new events a batch stored while another transaction held them: score them now."""
+    services.score_contended_leads(lead_ids, product_lead_ids)
