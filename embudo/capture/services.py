@@ -212,7 +212,8 @@ def process_submission(submission_id: int) -> IntakeResult:
             submission = Submission.objects.select_for_update().get(pk=submission_id)
             if submission.status not in (SubmissionStatus.PENDING, SubmissionStatus.FAILED):
                 return _result(submission)
-            lead = _process(submission)
+            with core_events.deferring_together():
+                lead = _process(submission)
             return _result(submission, lead=lead)
     except Exception as exc:
         logger.exception("intake processing failed", extra={"submission_id": submission_id})
@@ -454,7 +455,7 @@ def capture(
                                 idempotency_key=idempotency_key, external_id=external_id, form_id=form_id,
                                 actor_id=actor_id)  # fmt: skip
             try:
-                with transaction.atomic():
+                with transaction.atomic(), core_events.deferring_together():
                     lead = _process(submission)
             except Exception as exc:
                 logger.exception("intake processing failed", extra={"submission_id": submission.pk})

@@ -7,8 +7,10 @@ Events are frozen dataclasses subclassing ``Event``; their ``type`` is ``<contex
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import dataclasses
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any, ClassVar
 
@@ -122,9 +124,43 @@ class JobToDefer:
     schedule_at: datetime | None = None
 
 
+# The jobs deferred inside ``deferring_together()`` on this thread (None: defer at once).
+_pending_jobs: contextvars.ContextVar[list[JobToDefer] | None] = contextvars.ContextVar("pending_jobs", default=None)
+
+
+@contextlib.contextmanager
+def deferring_together() -> Iterator[None]:
+    """Defer every job of the block in ONE statement, at the end of the block, still in its transaction.
+
+    The intake of one lead defers jobs from four places (the lead's events, the assignment's event, the
+    owner's notification email, the SLA clocks): one round trip and one pass through procrastinate instead
+    of four. If the block raises, its jobs are dropped with it: the caller's transaction or savepoint
+    rolls back the writes they would react to. Nested blocks join the outermost one."""
+    if _pending_jobs.get() is not None:
+        yield
+        return
+    token = _pending_jobs.set([])
+    try:
+        yield
+        jobs = _pending_jobs.get() or []
+    finally:
+        _pending_jobs.reset(token)
+    _defer_now(jobs)
+
+
 def defer_jobs(jobs: Sequence[JobToDefer]) -> None:
     """Defer several jobs in ONE statement (one round trip instead of one per job), in the caller's
-    transaction. Runs several times per lead on the intake path."""
+    transaction; inside ``deferring_together()`` at the end of that block."""
+    if not jobs:
+        return
+    pending = _pending_jobs.get()
+    if pending is not None:
+        pending.extend(jobs)
+        return
+    _defer_now(jobs)
+
+
+def _defer_now(jobs: Sequence[JobToDefer]) -> None:
     if not jobs:
         return
     procrastinate_app.job_manager.batch_defer_jobs(

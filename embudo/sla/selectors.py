@@ -17,6 +17,7 @@ from django.db.models import Count, Q, QuerySet
 
 from embudo.accounts import selectors as accounts_selectors
 from embudo.accounts.models import Team, User
+from embudo.core import rows
 from embudo.sla.domain.calendar import BusinessCalendar, CalendarError
 from embudo.sla.models import ClockStatus, Holiday, SlaClock, SlaPolicy
 
@@ -58,7 +59,12 @@ def get_policy(policy_id: int) -> SlaPolicy | None:
 
 
 def active_policies(trigger: str) -> list[SlaPolicy]:
-    return list(SlaPolicy.objects.filter(active=True, trigger=trigger).order_by("id"))
+    # Plain SQL (``core.rows``): read for every routed lead; the ORM's compilation cost ~1 ms here.
+    plan = rows.row_plan(SlaPolicy, "p")
+    with connection.cursor() as cursor:
+        sql = f"SELECT {plan.columns} FROM sla_slapolicy p WHERE p.active AND p.trigger = %s"  # noqa: S608
+        cursor.execute(sql + " ORDER BY p.id", [trigger])
+        return [rows.instance_from_row(plan, row) for row in cursor.fetchall()]
 
 
 def list_holidays() -> QuerySet[Holiday]:

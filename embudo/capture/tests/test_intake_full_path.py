@@ -52,7 +52,7 @@ def test_a_lead_from_the_api_is_scored_routed_timed_and_notified_in_one_call(
     # Everything the intake transaction does with every context on (the fuzzy duplicate lookup, scoring's
     # model and ledger, with the two SET LOCALs that keep its generic plan, routing's rules, pool lock and
     # assignment, the notification and its jobs, the SLA clocks); +1 when a per-process cache is cold.
-    with django_assert_max_num_queries(41) as queries:
+    with django_assert_max_num_queries(38) as queries:
         response = post(client, body)
     assert response.status_code == 201, response.content
     # The pool pick holds the pool's row lock until COMMIT: the capture's own writes come before it.
@@ -60,6 +60,9 @@ def test_a_lead_from_the_api_is_scored_routed_timed_and_notified_in_one_call(
     pick = next(i for i, sql in enumerate(statements) if sql.startswith("WITH p AS (UPDATE routing_pool"))
     assert not any("capture.LeadCaptured" in sql or sql.startswith("UPDATE capture_submission")
                    for sql in statements[pick:])  # fmt: skip
+    # Every job of the intake (the events' subscribers, the owner's email, the SLA clock's checks) in one
+    # statement, before COMMIT (core.events.deferring_together).
+    assert sum("procrastinate_defer_jobs" in sql for sql in statements) == 1
     data = response.json()
     lead = Lead.objects.get(pk=data["id"])
     assert lead.owner_id in {u.pk for u in setup.iberia_reps}
@@ -74,3 +77,4 @@ def test_a_lead_from_the_api_is_scored_routed_timed_and_notified_in_one_call(
     assert times[:4] == sorted(t for t in times[:4] if t is not None)
     assert SlaClock.objects.filter(lead_id=lead.pk, status="open").exists()
     assert ProcrastinateJob.objects.filter(task_name="notifications.send_email").exists()
+    assert ProcrastinateJob.objects.filter(task_name="sla.check_breach").exists()

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 from procrastinate.contrib.django import app as procrastinate_app
 from procrastinate.contrib.django.models import ProcrastinateJob
 
+from embudo.core import events as core_events
 from embudo.core.models import DomainEvent
 from embudo.leads import services as lead_services
 from embudo.leads.models import Company
@@ -104,3 +108,29 @@ def test_type_and_time_index_leaves_out_behaviour_events() -> None:
         )
         plan = "\n".join(r[0] for r in cursor.fetchall())
     assert "event_type_time_idx" in plan
+
+
+def _defer_statements(queries: Any) -> int:
+    return sum("procrastinate_defer_jobs" in q["sql"] for q in queries.captured_queries)
+
+
+def test_jobs_deferred_together_go_in_one_statement_at_the_end_of_the_block() -> None:
+    with CaptureQueriesContext(connection) as queries, core_events.deferring_together():
+        core_events.defer_jobs([core_events.JobToDefer("leads.refresh_company_stats", {"event_id": 1})])
+        with core_events.deferring_together():  # a nested block joins the outer one
+            core_events.defer_jobs([core_events.JobToDefer("leads.refresh_company_stats", {"event_id": 2})])
+        core_events.defer_jobs([core_events.JobToDefer("leads.refresh_company_stats", {"event_id": 3})])
+        assert _defer_statements(queries) == 0 and not ProcrastinateJob.objects.exists()
+    assert _defer_statements(queries) == 1
+    assert sorted(j.args["event_id"] for j in ProcrastinateJob.objects.all()) == [1, 2, 3]
+    core_events.defer_jobs([core_events.JobToDefer("leads.refresh_company_stats", {"event_id": 4})])
+    assert ProcrastinateJob.objects.count() == 4  # outside a block: at once
+
+
+def test_a_block_that_raises_defers_nothing() -> None:
+    with pytest.raises(RuntimeError), core_events.deferring_together():
+        core_events.defer_jobs([core_events.JobToDefer("leads.refresh_company_stats", {"event_id": 1})])
+        raise RuntimeError("boom")
+    assert not ProcrastinateJob.objects.exists()
+    core_events.defer_jobs([core_events.JobToDefer("leads.refresh_company_stats", {"event_id": 2})])
+    assert ProcrastinateJob.objects.count() == 1  # the failed block left nothing pending behind
