@@ -343,11 +343,13 @@ def run_speed(
         warm_max = max_ids()["leads_lead"]
         stdout.write(f"server ready on 127.0.0.1:{port}; {rate:.0f} leads/s for {seconds:.0f} s\n")
         queue: Any = multiprocessing.get_context("spawn").Queue()
+        # A daemon: when the server falls far behind and the wait below gives up, the load must not keep
+        # this process alive (its queue's feeder thread blocks on a pipe nobody reads any more).
         process = multiprocessing.get_context("spawn").Process(
-            target=paced_load, args=(port, token, seconds, rate, clients, tag, domains, queue)
+            target=paced_load, args=(port, token, seconds, rate, clients, tag, domains, queue), daemon=True
         )
         process.start()
-        data = queue.get(timeout=seconds + 180)
+        data = queue.get(timeout=seconds * 5 + 180)
         process.join(timeout=30)
         server_side = _server_side(warm_max)
     finally:

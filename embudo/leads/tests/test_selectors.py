@@ -98,3 +98,18 @@ def test_find_lead_by_keys_prefers_email_then_the_newest_lead_with_the_phone(
     assert selectors.find_lead_by_keys(email="nobody@example.com", phone="+34600000009") is None
     assert selectors.find_lead_by_keys(email="", phone="") is None
     assert older.pk != newer.pk
+
+
+def test_find_lead_by_keys_looks_up_only_the_keys_it_has() -> None:
+    """An empty key sends no branch: "phone = '' AND phone <> ''" once walked the whole table (see the selector)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    lead = LeadFactory.create(email="solo@example.com", phone="")
+    phone_only = LeadFactory.create(email="", phone="+34600000003")
+    with CaptureQueriesContext(connection) as email_query:
+        assert selectors.find_lead_by_keys(email="SOLO@example.com", phone="") == lead
+    with CaptureQueriesContext(connection) as phone_query:
+        assert selectors.find_lead_by_keys(email="", phone="+34600000003") == phone_only
+    assert "phone" not in email_query.captured_queries[0]["sql"].split("WHERE", 1)[1]
+    assert "email" not in phone_query.captured_queries[0]["sql"].split("WHERE", 1)[1]
