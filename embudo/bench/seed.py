@@ -27,6 +27,7 @@ from embudo.accounts.models import User
 from embudo.core import clock
 from embudo.demo import catalog
 from embudo.demo import seed as demo_seed
+from embudo.leads import services as leads_services
 
 SEED = 424242
 POOL = 3000
@@ -169,9 +170,9 @@ def _secondary_indexes(table: str) -> list[tuple[str, str]]:
         return [(str(name), str(definition)) for name, definition in cursor.fetchall()]
 
 
-def _execute(sql: str) -> None:
+def _execute(sql: str, params: list[Any] | None = None) -> None:
     with connection.cursor() as cursor:
-        cursor.execute(sql)
+        cursor.execute(sql, params)
 
 
 def _copy(sql: str, text: str) -> None:
@@ -362,7 +363,10 @@ def seed(
     result = SeedResult()
     with transaction.atomic():
         if reset:
-            _execute("TRUNCATE leads_lead, leads_company, core_domainevent RESTART IDENTITY CASCADE")
+            # leads_leadscorerank has no foreign key (see LeadScoreRank), so CASCADE does not reach it.
+            _execute(
+                "TRUNCATE leads_lead, leads_leadscorerank, leads_company, core_domainevent RESTART IDENTITY CASCADE"
+            )
         reps = ensure_sales_org(stdout=stdout)
         team_ids = {team.name: team.pk for team in accounts_selectors.list_teams()}
         have_leads, have_companies = _count("leads_lead"), _count("leads_company")
@@ -422,7 +426,7 @@ def seed(
                 events_per_lead=events_per_lead,
                 now=now,
             )
-            start = _max_id("leads_lead") + 1
+            start = first_new_lead = _max_id("leads_lead") + 1
             for offset in range(0, new_leads, CHUNK):
                 n = min(CHUNK, new_leads - offset)
                 lead_text, event_text, n_events = writer.chunk(start + offset, n)
@@ -457,6 +461,17 @@ def seed(
                 """
             )
         result.phases["company_stats"] = time.perf_counter() - t0
+        if new_leads:
+            # The leads' storage triggers did not fire under session_replication_role = replica: fill what they
+            # keep (the score sort keys, the owners' open-lead counts). Without replica mode they did fire.
+            t0 = time.perf_counter()
+            _execute(
+                "INSERT INTO leads_leadscorerank (lead_id, score) SELECT id, score FROM leads_lead WHERE id >= %s"
+                " ON CONFLICT (lead_id) DO NOTHING",
+                [first_new_lead],
+            )
+            leads_services.rebuild_owner_loads()
+            result.phases["derived"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     # VACUUM sets the visibility map (index-only scans) as autovacuum eventually would; it cannot
     # run inside a transaction (e.g. in tests), where plain ANALYZE has to do.

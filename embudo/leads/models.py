@@ -261,3 +261,31 @@ class LeadScoreRank(models.Model):
 
     def __str__(self) -> str:
         return f"{self.lead_id}: {self.score}"
+
+
+class OwnerLoad(models.Model):
+    """How many open leads (``Lead.is_open``) each user owns, kept exact by triggers on ``leads_lead``.
+
+    Why: routing checks every candidate's capacity (and least-loaded pools compare loads) at every pick, under
+    the pool's row lock. Counting the leads there cost O(open leads) per member: a pool of 10 reps with ~265
+    open leads each read 4,373 heap tuples, 5.6 ms of PostgreSQL per pick, growing with the reps' load.
+    This row answers in one index lookup.
+
+    Storage, not business logic (see ARCHITECTURE, like :class:`LeadScoreRank`): every writer of a lead keeps it
+    right without knowing it exists, whatever its path (ORM, raw SQL, COPY of the import; migration 0012):
+    statement triggers on insert and delete (set-based from the transition tables), a row trigger when an
+    update changes a lead's owner or opens/closes it, and a truncate trigger. Writers that switch triggers off
+    (``session_replication_role = replica``, the benchmark seed) call ``leads.services.rebuild_owner_loads``.
+    """
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        primary_key=True,
+        on_delete=models.CASCADE,
+        db_constraint=False,  # written by triggers for owners that exist (leads_lead.owner_id has the constraint)
+        related_name="lead_load",
+    )
+    open_leads = models.IntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.user_id}: {self.open_leads}"

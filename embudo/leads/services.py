@@ -390,3 +390,15 @@ def reinsert_unmerged_lead(*, values: Mapping[str, Any]) -> bool:
     except IntegrityError:
         return False
     return True
+
+
+def rebuild_owner_loads() -> None:
+    """Recount ``leads_ownerload`` from the leads, for writers that ran with triggers off (the benchmark seed's
+    ``session_replication_role = replica``). Lead writes wait meanwhile (SHARE lock), so no count is missed."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("LOCK TABLE leads_lead IN SHARE MODE")
+        cursor.execute("DELETE FROM leads_ownerload")
+        cursor.execute(
+            "INSERT INTO leads_ownerload (user_id, open_leads) SELECT owner_id, count(*) FROM leads_lead"
+            " WHERE owner_id IS NOT NULL AND is_open GROUP BY owner_id"
+        )

@@ -27,10 +27,6 @@ from embudo.routing.models import (
     SpeedToLead,
 )
 
-# Open leads count towards a rep's capacity (and least-loaded); counting stops at this many for reps
-# without a capacity (least-loaded ties above it are broken by round-robin order).
-LOAD_COUNT_CAP = 1000
-
 
 def field_choices() -> list[tuple[str, Any]]:
     """Fields a routing condition may test: the lead/company catalogue plus ``form`` and ``product``."""
@@ -158,19 +154,11 @@ SELECT m.id, m.user_id, m.weight, m.active, m.capacity, m.skills, m.languages,
        s.user_id IS NOT NULL, s.time_zone, s.hours,
        EXISTS (SELECT 1 FROM routing_outofoffice o
                WHERE o.user_id = m.user_id AND o.start <= %(now)s AND o."end" > %(now)s),
-       open.n
+       coalesce(ol.open_leads, 0)
 FROM routing_poolmember m
 JOIN accounts_user u ON u.id = m.user_id
 LEFT JOIN routing_repschedule s ON s.user_id = m.user_id
-CROSS JOIN LATERAL (
-    SELECT count(*) AS n FROM (
-        SELECT 1 FROM leads_lead l
-        WHERE (m.capacity IS NOT NULL OR %(need_load)s)
-          AND l.owner_id = m.user_id
-          AND l.is_open
-        LIMIT coalesce(m.capacity, %(load_cap)s)
-    ) x
-) open
+LEFT JOIN leads_ownerload ol ON ol.user_id = m.user_id
 WHERE m.pool_id = %(pool_id)s
 ORDER BY m.id
 """
@@ -179,16 +167,12 @@ ORDER BY m.id
 def pool_candidates(pool: Pool, *, at: datetime, exclude_user_ids: Sequence[int] = ()) -> list[eligibility.Candidate]:
     """Every member of ``pool`` as an eligibility snapshot at ``at``, in ONE query.
 
-    Open leads (owner's leads not converted/disqualified, lifecycle not customer/disqualified) are
-    counted only for members with a capacity (up to it) or in least-loaded pools (up to LOAD_COUNT_CAP).
+    A member's open leads (``Lead.is_open``: status not converted/disqualified, stage not customer/disqualified)
+    come from ``leads_ownerload``, the count the leads' triggers keep: one index lookup, where counting the
+    leads cost O(open leads) per member at every pick (5.6 ms for 10 reps with ~265 open leads each).
     """
     del exclude_user_ids  # applied by eligibility.Requirements
-    params: dict[str, Any] = {
-        "now": at,
-        "need_load": pool.strategy == "least_loaded",
-        "load_cap": LOAD_COUNT_CAP,
-        "pool_id": pool.pk,
-    }
+    params: dict[str, Any] = {"now": at, "pool_id": pool.pk}
     with connection.cursor() as cursor:
         cursor.execute(_CANDIDATES_SQL, params)
         rows = cursor.fetchall()

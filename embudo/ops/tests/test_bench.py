@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 from io import StringIO
 from pathlib import Path
 
@@ -12,7 +13,7 @@ from django.db.models.functions import Lower
 from embudo.accounts.models import User
 from embudo.bench.pages import percentile
 from embudo.core.models import DomainEvent
-from embudo.leads.models import Company, Lead
+from embudo.leads.models import Company, Lead, LeadScoreRank, OwnerLoad
 
 pytestmark = pytest.mark.django_db
 
@@ -42,6 +43,10 @@ def test_bench_seed_then_pages_write_their_results(tmp_path: Path) -> None:
     assert User.objects.filter(email="lucia@embudo.demo", role="sales_rep").exists()
     assert Lead.objects.filter(owner__isnull=True).exists()
     assert "leads" in out.getvalue()
+    # What the leads' storage triggers keep, filled although the seed's COPY ran with triggers off.
+    assert dict(LeadScoreRank.objects.values_list("lead_id", "score")) == dict(Lead.objects.values_list("id", "score"))
+    open_by_owner = Counter(Lead.objects.filter(is_open=True, owner__isnull=False).values_list("owner_id", flat=True))
+    assert dict(OwnerLoad.objects.values_list("user_id", "open_leads")) == dict(open_by_owner) != {}
 
     # Topping up to the same size adds nothing.
     call_command(

@@ -16,6 +16,29 @@ from embudo.routing.models import Assignment, PoolMember
 from embudo.routing.tests.conftest import build_setup
 
 
+def route_from_threads(leads: list[Any], *, threads: int) -> list[Exception]:
+    """Route ``leads`` (trigger "test") from ``threads`` threads that start together; the errors they raised."""
+    barrier = threading.Barrier(threads)
+    errors: list[Exception] = []
+
+    def worker(chunk: list[Any]) -> None:
+        try:
+            barrier.wait()
+            for lead in chunk:
+                services.route_lead(lead.pk, trigger="test")
+        except Exception as exc:  # noqa: BLE001 - reported by the caller
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    started = [threading.Thread(target=worker, args=(leads[i::threads],)) for i in range(threads)]
+    for t in started:
+        t.start()
+    for t in started:
+        t.join()
+    return errors
+
+
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_routing_never_picks_the_same_next_twice(monkeypatch: pytest.MonkeyPatch) -> None:
     from embudo.notifications import services as notifications_services
@@ -24,25 +47,7 @@ def test_concurrent_routing_never_picks_the_same_next_twice(monkeypatch: pytest.
     setup = build_setup()
     reps = setup.iberia_reps
     leads = [LeadFactory.create(country="ES") for _ in range(48)]
-    barrier = threading.Barrier(8)
-    errors: list[Exception] = []
-
-    def worker(chunk: list[Any]) -> None:
-        try:
-            barrier.wait()
-            for lead in chunk:
-                services.route_lead(lead.pk, trigger="test")
-        except Exception as exc:  # noqa: BLE001 - reported below
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=worker, args=(leads[i::8],)) for i in range(8)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert not errors
+    assert route_from_threads(leads, threads=8) == []
     owners = Counter(Assignment.objects.filter(trigger="test").values_list("user_id", flat=True))
     assert owners == {r.pk: 16 for r in reps}
     # The picks, in commit order, cycle through the members: the same "next" never came out twice.
@@ -70,3 +75,29 @@ def test_concurrent_routing_never_picks_the_same_next_twice(monkeypatch: pytest.
     for t in racers:
         t.join()
     assert Assignment.objects.filter(lead_id=lead.pk).count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_routing_never_exceeds_capacity(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Capacity comes from the open-lead counts the leads' triggers keep (``leads_ownerload``): read under the
+    pool's lock, they stay exact while eight threads fill the pool, and equal a recount afterwards."""
+    from embudo.leads.models import OwnerLoad
+    from embudo.notifications import services as notifications_services
+    from embudo.routing.models import Pool
+
+    monkeypatch.setattr(notifications_services, "notify", lambda **kw: None)
+    setup = build_setup()
+    reps = setup.iberia_reps
+    pool = setup.pools["iberia"]
+    PoolMember.objects.filter(pool=pool).update(capacity=5)
+    Pool.objects.filter(pk=pool.pk).update(fallback="queue")
+    LeadFactory.create(owner=reps[0], country="ES")  # one open lead already: room for 4 more
+    leads = [LeadFactory.create(country="ES") for _ in range(24)]
+    assert route_from_threads(leads, threads=8) == []
+    owners = Counter(Assignment.objects.filter(trigger="test").values_list("user_id", flat=True))
+    assert owners == {reps[0].pk: 4, reps[1].pk: 5, reps[2].pk: 5, None: 10}
+    kept = dict(OwnerLoad.objects.filter(user__in=reps).values_list("user_id", "open_leads"))
+    assert kept == {r.pk: 5 for r in reps}
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT owner_id, count(*) FROM leads_lead WHERE is_open AND owner_id IS NOT NULL GROUP BY 1")
+        assert dict(cursor.fetchall()) == kept
