@@ -34,7 +34,11 @@ def get_notification_of(user_id: int, notification_id: int) -> Notification | No
     return Notification.objects.filter(user_id=user_id, pk=notification_id).first()
 
 
-def get_recipient(user_id: int, kind: str) -> tuple[domain.Channels, str]:
+# A notification's recipient: the channels they want for its kind, and their language.
+Recipient = tuple[domain.Channels, str]
+
+
+def get_recipient(user_id: int, kind: str) -> Recipient:
     """The channels ``user_id`` wants for ``kind`` and their language, in one query (plain SQL: this runs
     for every routed lead, and the ORM's subquery annotations cost more to build than to run)."""
     with connection.cursor() as cursor:
@@ -47,8 +51,13 @@ def get_recipient(user_id: int, kind: str) -> tuple[domain.Channels, str]:
         row = cursor.fetchone()
     if row is None:
         return domain.channels_for(kind, None), ""
-    language, in_app, email = row
-    saved = domain.Channels(in_app=in_app, email=email) if in_app is not None else None
+    return recipient_from_row(kind, *row)
+
+
+def recipient_from_row(kind: str, language: str | None, in_app: bool | None, email: bool | None) -> Recipient:
+    """What :func:`get_recipient` returns, from ``accounts_user.language`` and the user's saved preference for
+    ``kind`` (``in_app``/``email`` NULL: none saved), for a caller that joined them into its own query."""
+    saved = domain.Channels(in_app=bool(in_app), email=bool(email)) if in_app is not None else None
     return domain.channels_for(kind, saved), str(language or "")
 
 

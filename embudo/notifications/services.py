@@ -59,6 +59,7 @@ def notify(
     lead_id: int | None = None,
     url: str = "",
     team_id: int | None = None,
+    recipient: selectors.Recipient | None = None,
 ) -> int | None:
     """Notify ``user_id`` (``kind`` e.g. "lead_assigned", "sla_reminder", "sla_breached", "lead_hot").
 
@@ -70,9 +71,12 @@ def notify(
     webhook job per active webhook of ``team_id`` that wants ``kind``; all commit or roll back with the
     caller's writes. (Routing records the speed-to-lead "notified" mark with its other marks.)
 
+    ``recipient``: the user's channels for ``kind`` and language when the caller read them already
+    (``selectors.recipient_from_row``; routing joins them into its pool snapshot), saving a query.
+
     Returns the in-app notification id (None if the user's preferences mute this kind in the app).
     """
-    channels, language = selectors.get_recipient(user_id, kind)
+    channels, language = recipient if recipient is not None else selectors.get_recipient(user_id, kind)
     with translation.override(language or settings.LANGUAGE_CODE):
         values = {k: str(v) for k, v in (params or {}).items()}
         title = (str(title) % values if values else str(title))[: domain.MAX_TITLE]

@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 
 from embudo.accounts.models import User
 from embudo.leads import condition_fields
+from embudo.notifications import selectors as notifications_selectors
 from embudo.routing.domain import eligibility
 from embudo.routing.domain.schedule import on_shift
 from embudo.routing.models import (
@@ -154,36 +155,51 @@ SELECT m.id, m.user_id, m.weight, m.active, m.capacity, m.skills, m.languages,
        s.user_id IS NOT NULL, s.time_zone, s.hours,
        EXISTS (SELECT 1 FROM routing_outofoffice o
                WHERE o.user_id = m.user_id AND o.start <= %(now)s AND o."end" > %(now)s),
-       coalesce(ol.open_leads, 0)
+       coalesce(ol.open_leads, 0),
+       u.language, np.in_app, np.email
 FROM routing_poolmember m
 JOIN accounts_user u ON u.id = m.user_id
 LEFT JOIN routing_repschedule s ON s.user_id = m.user_id
 LEFT JOIN leads_ownerload ol ON ol.user_id = m.user_id
+LEFT JOIN notifications_notificationpreference np ON np.user_id = m.user_id AND np.kind = %(notice)s
 WHERE m.pool_id = %(pool_id)s
 ORDER BY m.id
 """
+# The notification a chosen member gets (``routing.services._apply``); its recipient data comes with the snapshot.
+ASSIGNED_NOTICE = "lead_assigned"
 
 
-def pool_candidates(pool: Pool, *, at: datetime, exclude_user_ids: Sequence[int] = ()) -> list[eligibility.Candidate]:
+@dataclass(frozen=True)
+class PoolSnapshot:
+    """``candidates``: every member, for eligibility; ``recipients``: user id → the channels and language of the
+    ``lead_assigned`` notification (``notifications.selectors.recipient_from_row``), for whoever is chosen."""
+
+    candidates: list[eligibility.Candidate]
+    recipients: dict[int, notifications_selectors.Recipient]
+
+
+def pool_snapshot(pool: Pool, *, at: datetime) -> PoolSnapshot:
     """Every member of ``pool`` as an eligibility snapshot at ``at``, in ONE query.
 
     A member's open leads (``Lead.is_open``: status not converted/disqualified, stage not customer/disqualified)
     come from ``leads_ownerload``, the count the leads' triggers keep: one index lookup, where counting the
-    leads cost O(open leads) per member at every pick (5.6 ms for 10 reps with ~265 open leads each).
+    leads cost O(open leads) per member at every pick (5.6 ms for 10 reps with ~265 open leads each). The
+    members' notification preferences come along, so the chosen one's notice needs no query of its own
+    under the pool's lock.
     """
-    del exclude_user_ids  # applied by eligibility.Requirements
-    params: dict[str, Any] = {"now": at, "pool_id": pool.pk}
+    params: dict[str, Any] = {"now": at, "pool_id": pool.pk, "notice": ASSIGNED_NOTICE}
     with connection.cursor() as cursor:
         cursor.execute(_CANDIDATES_SQL, params)
         rows = cursor.fetchall()
-    result: list[eligibility.Candidate] = []
+    candidates: list[eligibility.Candidate] = []
+    recipients: dict[int, notifications_selectors.Recipient] = {}
     for (member_id, user_id, weight, member_active, capacity, skills, languages, user_active, name,
-         has_schedule, time_zone, hours, away, open_leads) in rows:  # fmt: skip
+         has_schedule, time_zone, hours, away, open_leads, language, in_app, email) in rows:  # fmt: skip
         if isinstance(skills, str):  # pragma: no cover - psycopg decodes jsonb
             import json
 
             skills, languages, hours = json.loads(skills), json.loads(languages), json.loads(hours or "{}")
-        result.append(
+        candidates.append(
             eligibility.Candidate(
                 member_id=member_id,
                 user_id=user_id,
@@ -199,7 +215,14 @@ def pool_candidates(pool: Pool, *, at: datetime, exclude_user_ids: Sequence[int]
                 name=name,
             )
         )
-    return result
+        recipients[user_id] = notifications_selectors.recipient_from_row(ASSIGNED_NOTICE, language, in_app, email)
+    return PoolSnapshot(candidates, recipients)
+
+
+def pool_candidates(pool: Pool, *, at: datetime, exclude_user_ids: Sequence[int] = ()) -> list[eligibility.Candidate]:
+    """The members of :func:`pool_snapshot` (``exclude_user_ids`` is applied by ``eligibility.Requirements``)."""
+    del exclude_user_ids
+    return pool_snapshot(pool, at=at).candidates
 
 
 # --- assignments and speed -------------------------------------------------------------------------

@@ -17,6 +17,7 @@ twice. Nobody eligible → the pool's fallback (manager or queue) and an alert t
 
 from __future__ import annotations
 
+import dataclasses
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -35,6 +36,7 @@ from embudo.core.domain import conditions as cond
 from embudo.core.sqlparams import jsonb
 from embudo.leads import condition_fields
 from embudo.leads.models import Company, Lead
+from embudo.notifications import selectors as notifications_selectors
 from embudo.notifications import services as notifications_services
 from embudo.routing import selectors
 from embudo.routing.domain import eligibility, fairness
@@ -63,7 +65,9 @@ from embudo.routing.models import (
     RuleSet,
     RuleSetStatus,
 )
+from embudo.sla import selectors as sla_selectors
 from embudo.sla import services as sla_services
+from embudo.sla.models import SlaPolicy
 
 MAX_RULES = 200
 SPEED_MARKS = ("received", "stored", "scored", "assigned", "notified", "first_touch")
@@ -118,6 +122,8 @@ class Decision:
     outcome: str
     reason: str
     candidates: list[CandidateView] = field(default_factory=list)
+    # The owner's channels and language for the "lead assigned" notice when the pool snapshot read them.
+    owner_recipient: notifications_selectors.Recipient | None = None
 
 
 @dataclass(frozen=True)
@@ -256,12 +262,14 @@ class _PoolPick:
     user_id: int | None
     user_name: str
     candidates: list[CandidateView]
+    recipient: notifications_selectors.Recipient | None = None
 
 
 def _pick_from_pool(pool: Pool, lead: Lead, *, exclude_user_ids: Sequence[int] = (), commit: bool = True) -> _PoolPick:
     """Choose the next eligible member of ``pool`` (locked by the caller when ``commit``)."""
     now = clock.now()
-    candidates = selectors.pool_candidates(pool, at=now)
+    snapshot = selectors.pool_snapshot(pool, at=now)
+    candidates = snapshot.candidates
     requirements = eligibility.Requirements(
         skills=eligibility.normalise_tags(pool.required_skills or ()),
         language=(lead.language or "").strip().lower() if pool.match_language else "",
@@ -284,7 +292,9 @@ def _pick_from_pool(pool: Pool, lead: Lead, *, exclude_user_ids: Sequence[int] =
                 [_json({str(k): v for k, v in pruned.items()}), pool.pk, now, chosen.member_id],
             )
         pool.rr_state = {str(k): v for k, v in pruned.items()}
-    return _PoolPick(chosen.user_id if chosen else None, chosen.name if chosen else "", views)
+    if chosen is None:
+        return _PoolPick(None, "", views)
+    return _PoolPick(chosen.user_id, chosen.name, views, snapshot.recipients.get(chosen.user_id))
 
 
 def _json(value: Any) -> str:
@@ -384,6 +394,7 @@ def _decide(
     candidates: list[CandidateView] = []
     owner_id: int | None = None
     owner_name = ""
+    owner_recipient: notifications_selectors.Recipient | None = None
     outcome = AssignmentOutcome.ASSIGNED
     reason = ""
     if action == ActionKind.ASSIGN_USER:
@@ -419,7 +430,7 @@ def _decide(
                 picked = _pick_from_pool(pool, lead, exclude_user_ids=exclude_user_ids, commit=commit)
                 candidates = candidates + picked.candidates
                 if picked.user_id is not None:
-                    owner_id, owner_name = picked.user_id, picked.user_name
+                    owner_id, owner_name, owner_recipient = picked.user_id, picked.user_name, picked.recipient
                     reason = gettext("Next eligible rep of pool %(pool)s (%(strategy)s).") % {
                         "pool": pool.name,
                         "strategy": pool.get_strategy_display(),
@@ -457,6 +468,7 @@ def _decide(
             outcome=outcome,
             reason=reason,
             candidates=candidates,
+            owner_recipient=owner_recipient,
         ),
         checks,
     )
@@ -479,11 +491,13 @@ def _apply(
     reason: str = "",
     alert_when_nobody: bool = True,
     new_lead: bool = False,
+    sla_policies: list[SlaPolicy] | None = None,
 ) -> tuple[Assignment, datetime | None]:
     """Write the decision: lead owner/team, the Assignment, the event, the notification, the SLA clocks.
 
     Returns the assignment and when the owner's notification was enqueued (None when nobody was notified).
-    ``new_lead``: the lead was created in this transaction (so it has no SLA clock yet).
+    ``new_lead``: the lead was created in this transaction (so it has no SLA clock yet). ``sla_policies``: the
+    active "assigned" SLA policies, read by the caller before it locked a pool (see ``sla.start_clocks``).
     """
     now = clock.now()
     previous_owner_id = lead.owner_id
@@ -549,13 +563,14 @@ def _apply(
     if decision.owner_id is not None and decision.owner_id != previous_owner_id:
         notifications_services.notify(
             user_id=decision.owner_id,
-            kind="lead_assigned",
+            kind=selectors.ASSIGNED_NOTICE,
             title=gettext_lazy("New lead assigned: %(lead)s"),
             params={"lead": str(lead)},
             body=assignment.reason,
             lead_id=lead.pk,
             url=url,
             team_id=decision.team_id,
+            recipient=decision.owner_recipient,
         )
         notified_at = clock.now()
     if alert_when_nobody and decision.pool_id is not None and decision.outcome != AssignmentOutcome.ASSIGNED:
@@ -571,7 +586,8 @@ def _apply(
                 team_id=decision.team_id,
             )
     if decision.owner_id is not None and decision.owner_id != previous_owner_id:
-        sla_services.start_clocks(lead_id=lead.pk, trigger="assigned", lead=lead, new_lead=new_lead)
+        sla_services.start_clocks(lead_id=lead.pk, trigger="assigned", lead=lead, new_lead=new_lead,
+                                  policies=sla_policies)  # fmt: skip
     return assignment, notified_at
 
 
@@ -629,9 +645,12 @@ def route_at_intake(
     lead = _load_lead(lead_id, lock=False)
     if lead is None:
         return None
+    # Read before the pool's row lock is taken in _decide: that lock is held until COMMIT, so every statement
+    # moved ahead of it shortens the queue of leads routed to the same pool.
+    sla_policies = sla_selectors.active_policies("assigned")
     decision, _checks = _decide(lead, rule_set=rule_set, commit=True, form_id=form_id)
     assignment, notified_at = _apply(lead, decision, kind=AssignmentKind.AUTOMATIC, trigger="intake", actor_id=None,
-                                     new_lead=created)  # fmt: skip
+                                     new_lead=created, sla_policies=sla_policies)  # fmt: skip
     marks: dict[str, Any] = {
         "received": received_at,
         "stored": stored_at,
@@ -709,20 +728,12 @@ def reassign_to_next_eligible(*, lead_id: int, reason: str, actor_id: int | None
 def _with_rule_of(decision: Decision, latest: Assignment | None) -> Decision:
     if latest is None:
         return decision
-    return Decision(
+    return dataclasses.replace(
+        decision,
         rule_set_id=latest.rule_set_id,
         rule_set_number=latest.rule_set_number,
         rule_id=latest.rule_id,
         rule_name=latest.rule_name,
-        action=decision.action,
-        pool_id=decision.pool_id,
-        pool_name=decision.pool_name,
-        owner_id=decision.owner_id,
-        owner_name=decision.owner_name,
-        team_id=decision.team_id,
-        outcome=decision.outcome,
-        reason=decision.reason,
-        candidates=decision.candidates,
     )
 
 

@@ -44,7 +44,14 @@ SWEEP_BATCH = 500
 # -- clocks -------------------------------------------------------------------------------------------------
 
 
-def start_clocks(*, lead_id: int, trigger: str, lead: Lead | None = None, new_lead: bool = False) -> None:
+def start_clocks(
+    *,
+    lead_id: int,
+    trigger: str,
+    lead: Lead | None = None,
+    new_lead: bool = False,
+    policies: list[SlaPolicy] | None = None,
+) -> None:
     """Start the SLA clocks whose policy matches the lead now (``trigger``: "assigned", "hot", "sql", …).
 
     Needs an owner (a clock times a person). On "assigned", open clocks that still time a previous owner
@@ -52,6 +59,8 @@ def start_clocks(*, lead_id: int, trigger: str, lead: Lead | None = None, new_le
     copy of the lead (routing has just loaded and assigned it), saving a read on the intake path.
     ``new_lead``: the lead was created in the caller's transaction, which no other can see, and this is
     its first owner: it has no clock yet, so the open ones are not looked up (a query less per intake).
+    ``policies``: ``selectors.active_policies(trigger)`` when the caller read them already (routing reads
+    them before it locks a pool, so that the lock is held for a query less).
     """
     if trigger not in Trigger.values:
         return
@@ -82,7 +91,8 @@ def start_clocks(*, lead_id: int, trigger: str, lead: Lead | None = None, new_le
                 closed.add(stale.pk)
         restart = _matching(lead, [p for p in restart if p.active])
         open_policy_ids = {policy_id for clock_id, policy_id, _owner_id in open_rows if clock_id not in closed}
-        candidates = [p for p in selectors.active_policies(trigger) if p.pk not in open_policy_ids]
+        active = policies if policies is not None else selectors.active_policies(trigger)
+        candidates = [p for p in active if p.pk not in open_policy_ids]
         matching = _matching(lead, candidates)
         calendars: dict[bool, BusinessCalendar] = {}
         for policy in {p.pk: p for p in [*restart, *matching]}.values():

@@ -72,6 +72,21 @@ def test_preferences_mute_in_app_and_email() -> None:
     assert len(jobs("notifications.send_email")) == 1
 
 
+def test_a_recipient_read_by_the_caller_is_the_one_notify_would_read(django_assert_num_queries: Any) -> None:
+    """Routing joins the preferences into its pool snapshot (``recipient_from_row``) and passes them in."""
+    from embudo.notifications import selectors
+
+    rep = UserFactory.create(language="es")
+    services.set_preferences(user=rep, preferences={"lead_assigned": domain.Channels(in_app=True, email=False)})
+    saved = selectors.recipient_from_row("lead_assigned", "es", True, False)
+    default = selectors.recipient_from_row("lead_hot", "es", None, None)
+    assert saved == selectors.get_recipient(rep.pk, "lead_assigned") == (domain.Channels(True, False), "es")
+    assert default == selectors.get_recipient(rep.pk, "lead_hot")
+    with django_assert_num_queries(1):  # the insert; no preference query
+        services.notify(user_id=rep.pk, kind="lead_assigned", title="t", recipient=saved)
+    assert not jobs("notifications.send_email")
+
+
 def test_default_kinds_without_email_do_not_email() -> None:
     rep = UserFactory.create()
     services.notify(user_id=rep.pk, kind="lead_hot", title="hot")

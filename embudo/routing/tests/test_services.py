@@ -59,7 +59,12 @@ def test_assignment_is_explained_written_through_and_announced(setup: Setup) -> 
     assert event.payload["owner_id"] == result.owner_id and event.payload["rule"] == "Iberia"
     assert setup.notified[-1]["kind"] == "lead_assigned" and setup.notified[-1]["user_id"] == result.owner_id
     assert setup.notified[-1]["url"] == f"/leads/{lead.pk}/"
-    assert setup.clocks == [{"lead_id": lead.pk, "trigger": "assigned", "new_lead": True}]
+    # Read with the pool's snapshot, before its lock: the same as notify would have read.
+    from embudo.notifications import selectors as notifications_selectors
+
+    assert setup.notified[-1]["recipient"] == notifications_selectors.get_recipient(result.owner_id, "lead_assigned")
+    # The active "assigned" policies (none here) are read before the pool's lock too.
+    assert setup.clocks == [{"lead_id": lead.pk, "trigger": "assigned", "new_lead": True, "policies": []}]
     speed = SpeedToLead.objects.get(lead_id=lead.pk)
     assert speed.assigned_at is not None and speed.notified_at is not None and speed.owner_id == result.owner_id
     assert speed.source == "api" and speed.team_id == setup.iberia.pk
