@@ -124,6 +124,8 @@ class Decision:
     candidates: list[CandidateView] = field(default_factory=list)
     # The owner's channels and language for the "lead assigned" notice when the pool snapshot read them.
     owner_recipient: notifications_selectors.Recipient | None = None
+    # The pick's write to its pool, for _apply to run with the owner update (None: nothing picked, or written).
+    pool_state_write: PoolStateWrite | None = None
 
 
 @dataclass(frozen=True)
@@ -263,10 +265,36 @@ class _PoolPick:
     user_name: str
     candidates: list[CandidateView]
     recipient: notifications_selectors.Recipient | None = None
+    state_write: PoolStateWrite | None = None
 
 
-def _pick_from_pool(pool: Pool, lead: Lead, *, exclude_user_ids: Sequence[int] = (), commit: bool = True) -> _PoolPick:
-    """Choose the next eligible member of ``pool`` (locked by the caller when ``commit``)."""
+@dataclass(frozen=True)
+class PoolStateWrite:
+    """A pick's write to its pool: the fair-share state, and the chosen member's counters."""
+
+    pool_id: int
+    state_json: str
+    member_id: int
+    at: datetime
+
+    # One statement (data-modifying CTEs); ``_apply`` prefixes it to the lead's owner update.
+    CTES = (
+        "WITH pool_state AS (UPDATE routing_pool SET rr_state = %s::jsonb WHERE id = %s), "
+        "member_counts AS (UPDATE routing_poolmember SET assigned_count = assigned_count + 1, last_assigned_at = %s "
+        "WHERE id = %s) "
+    )
+
+    def params(self) -> list[Any]:
+        return [self.state_json, self.pool_id, self.at, self.member_id]
+
+
+def _pick_from_pool(
+    pool: Pool, lead: Lead, *, exclude_user_ids: Sequence[int] = (), commit: bool = True, defer_write: bool = False
+) -> _PoolPick:
+    """Choose the next eligible member of ``pool`` (locked by the caller when ``commit``).
+
+    ``defer_write``: return the pool's write (``state_write``) instead of running it, for ``_apply`` to run
+    it with the lead's owner update, one statement less while the pool's lock is held."""
     now = clock.now()
     snapshot = selectors.pool_snapshot(pool, at=now)
     candidates = snapshot.candidates
@@ -281,20 +309,18 @@ def _pick_from_pool(pool: Pool, lead: Lead, *, exclude_user_ids: Sequence[int] =
     pick = fairness.choose(pool.strategy, eligible, state)
     chosen = next((c for c in eligible if c.member_id == pick.member_id), None)
     views = [_candidate_view(c, "chosen" if chosen is c else (reasons[c.member_id] or "eligible")) for c in candidates]
-    if chosen is not None and commit:
-        pruned = fairness.prune_state(pick.state, [c.member_id for c in candidates])
-        with connection.cursor() as cursor:
-            # One round trip: the pool's fair-share state and the chosen member's counters.
-            cursor.execute(
-                "WITH p AS (UPDATE routing_pool SET rr_state = %s::jsonb WHERE id = %s) "
-                "UPDATE routing_poolmember SET assigned_count = assigned_count + 1, last_assigned_at = %s "
-                "WHERE id = %s",
-                [_json({str(k): v for k, v in pruned.items()}), pool.pk, now, chosen.member_id],
-            )
-        pool.rr_state = {str(k): v for k, v in pruned.items()}
     if chosen is None:
         return _PoolPick(None, "", views)
-    return _PoolPick(chosen.user_id, chosen.name, views, snapshot.recipients.get(chosen.user_id))
+    state_write: PoolStateWrite | None = None
+    if commit:
+        pruned = {str(k): v for k, v in fairness.prune_state(pick.state, [c.member_id for c in candidates]).items()}
+        state_write = PoolStateWrite(pool.pk, _json(pruned), chosen.member_id, now)
+        pool.rr_state = pruned
+        if not defer_write:
+            with connection.cursor() as cursor:
+                cursor.execute(PoolStateWrite.CTES + "SELECT 1", state_write.params())
+            state_write = None
+    return _PoolPick(chosen.user_id, chosen.name, views, snapshot.recipients.get(chosen.user_id), state_write)
 
 
 def _json(value: Any) -> str:
@@ -395,6 +421,7 @@ def _decide(
     owner_id: int | None = None
     owner_name = ""
     owner_recipient: notifications_selectors.Recipient | None = None
+    pool_state_write: PoolStateWrite | None = None
     outcome = AssignmentOutcome.ASSIGNED
     reason = ""
     if action == ActionKind.ASSIGN_USER:
@@ -427,10 +454,11 @@ def _decide(
                 outcome = AssignmentOutcome.QUEUED
                 reason = gettext("The pool is missing or inactive: left in the team queue.")
             else:
-                picked = _pick_from_pool(pool, lead, exclude_user_ids=exclude_user_ids, commit=commit)
+                picked = _pick_from_pool(pool, lead, exclude_user_ids=exclude_user_ids, commit=commit, defer_write=True)
                 candidates = candidates + picked.candidates
                 if picked.user_id is not None:
                     owner_id, owner_name, owner_recipient = picked.user_id, picked.user_name, picked.recipient
+                    pool_state_write = picked.state_write
                     reason = gettext("Next eligible rep of pool %(pool)s (%(strategy)s).") % {
                         "pool": pool.name,
                         "strategy": pool.get_strategy_display(),
@@ -469,6 +497,7 @@ def _decide(
             reason=reason,
             candidates=candidates,
             owner_recipient=owner_recipient,
+            pool_state_write=pool_state_write,
         ),
         checks,
     )
@@ -502,10 +531,13 @@ def _apply(
     now = clock.now()
     previous_owner_id = lead.owner_id
     # Plain SQL for the two writes every routed lead makes (the ORM's compilers cost more than the writes).
-    if decision.owner_id != lead.owner_id or decision.team_id != lead.team_id:
+    # The pool's write from the pick (if any) goes in the same statement: the pool's lock is held until COMMIT.
+    pool_write = decision.pool_state_write
+    prefix, prefix_params = (PoolStateWrite.CTES, pool_write.params()) if pool_write else ("", [])
+    if pool_write is not None or decision.owner_id != lead.owner_id or decision.team_id != lead.team_id:
+        sql = prefix + "UPDATE leads_lead SET owner_id = %s, team_id = %s, updated_at = %s WHERE id = %s"  # noqa: S608
         with connection.cursor() as cursor:
-            cursor.execute("UPDATE leads_lead SET owner_id = %s, team_id = %s, updated_at = %s WHERE id = %s",
-                           [decision.owner_id, decision.team_id, now, lead.pk])  # fmt: skip
+            cursor.execute(sql, [*prefix_params, decision.owner_id, decision.team_id, now, lead.pk])
         lead.owner_id, lead.team_id, lead.updated_at = decision.owner_id, decision.team_id, now
     assignment = Assignment(
         lead_id=lead.pk,

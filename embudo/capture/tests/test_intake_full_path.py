@@ -52,12 +52,12 @@ def test_a_lead_from_the_api_is_scored_routed_timed_and_notified_in_one_call(
     # Everything the intake transaction does with every context on (the fuzzy duplicate lookup, scoring's
     # model and ledger, with the two SET LOCALs that keep its generic plan, routing's rules, pool lock and
     # assignment, the notification and its jobs, the SLA clocks); +1 when a per-process cache is cold.
-    with django_assert_max_num_queries(37) as queries:
+    with django_assert_max_num_queries(36) as queries:
         response = post(client, body)
     assert response.status_code == 201, response.content
     # The pool pick holds the pool's row lock until COMMIT: the capture's own writes come before it.
     statements = [" ".join(q["sql"].split()) for q in queries.captured_queries]
-    pick = next(i for i, sql in enumerate(statements) if sql.startswith("WITH p AS (UPDATE routing_pool"))
+    pick = next(i for i, sql in enumerate(statements) if sql.startswith("WITH pool_state AS (UPDATE routing_pool"))
     assert not any("capture.LeadCaptured" in sql or sql.startswith("UPDATE capture_submission")
                    for sql in statements[pick:])  # fmt: skip
     # Nor the owner's notification preferences (they come with the pool's snapshot) or the SLA policies (read
@@ -65,6 +65,8 @@ def test_a_lead_from_the_api_is_scored_routed_timed_and_notified_in_one_call(
     lock = next(i for i, sql in enumerate(statements) if "FROM routing_pool p" in sql and sql.endswith("FOR UPDATE"))
     assert not any(sql.startswith("SELECT u.language") or "FROM sla_slapolicy" in sql for sql in statements[lock:])
     assert any("FROM sla_slapolicy" in sql for sql in statements[:lock])
+    # The pick's pool write and the lead's new owner: one statement.
+    assert "UPDATE leads_lead SET owner_id" in statements[pick]
     # Every job of the intake (the events' subscribers, the owner's email, the SLA clock's checks) in one
     # statement, before COMMIT (core.events.deferring_together).
     assert sum("procrastinate_defer_jobs" in sql for sql in statements) == 1
