@@ -39,6 +39,7 @@ from embudo.bench.intake_api import (
     max_ids,
     percentile,
     python_load,
+    settle,
     synthetic_word,
 )
 
@@ -326,6 +327,7 @@ def run_speed(
     pools = ensure_pools(reps)
     domains = big_company_domains()
     token = bench_token()
+    settle()
     leads_before = count_leads()
     before = max_ids()
     jobs_before = max_job_id()

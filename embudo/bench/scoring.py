@@ -25,6 +25,7 @@ from typing import Any
 
 from django.db import connection
 
+from embudo.bench.intake_api import settle_tables
 from embudo.bench.pages import NotSeeded
 from embudo.core import clock
 from embudo.scoring import services
@@ -171,14 +172,8 @@ AFTER_RESCORE = ("leads_lead", "leads_leadscorerank", "scoring_scorecontribution
 
 
 def _settle(tables: tuple[str, ...]) -> None:
-    """VACUUM ``tables`` and write out the dirty buffers, untimed, so that no phase pays for the previous one.
-    Not inside a transaction (a test's), where VACUUM cannot run."""
-    if connection.in_atomic_block:
-        return
-    with connection.cursor() as cursor:
-        for table in tables:
-            cursor.execute(f"VACUUM {table}")
-        cursor.execute("CHECKPOINT")
+    """VACUUM ``tables`` and write out the dirty buffers, untimed, so that no phase pays for the previous one."""
+    settle_tables(tables, analyze=False)
 
 
 def run(*, min_leads: int = 1_000_000, events: bool = True, stdout: Any = None) -> Outcome:

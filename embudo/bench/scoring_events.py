@@ -28,6 +28,7 @@ from typing import Any
 
 from django.db import connection, connections, transaction
 
+from embudo.bench.intake_api import settle_tables
 from embudo.bench.pages import NotSeeded, percentile
 from embudo.core import clock
 from embudo.core.runtime import freeze_startup_objects
@@ -169,11 +170,7 @@ def _vacuum_after() -> None:
     """Leave the bench database as the run found it: the rolled-back batches' rows are dead but still in the
     indexes, all of them under the same sampled leads. Unvacuumed, every later run (of any benchmark) scans
     more of them."""
-    if connection.in_atomic_block:
-        return
-    with connection.cursor() as cursor:
-        for table in _TOUCHED:
-            cursor.execute(f"VACUUM {table}")
+    settle_tables(_TOUCHED, analyze=False)
 
 
 def measure(

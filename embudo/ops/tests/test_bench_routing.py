@@ -1,0 +1,40 @@
+"""Tiny runs of the routing benchmarks (speed-to-lead, routing-fairness): they work, write their JSON and leave
+the database as they found it."""
+
+from __future__ import annotations
+
+from io import StringIO
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+
+from embudo.leads.models import Lead, OwnerLoad
+from embudo.ops.tests.test_bench_intake import _figures, database_url
+from embudo.routing.models import RuleSet
+
+__all__ = ["database_url"]  # the fixture, for the server subprocess
+
+
+@pytest.mark.django_db(transaction=True)
+def test_bench_speed_to_lead_small(tmp_path: Path, database_url: str) -> None:
+    call_command("bench", "speed-to-lead", "--seconds", "2", "--rate", "10", "--clients", "2",
+                 "--output-dir", str(tmp_path), stdout=StringIO())  # fmt: skip
+    figures = _figures(tmp_path, "speed-to-lead")
+    assert figures["leads"] == figures["assigned"] == 20 and figures["failed"] == 0
+    assert 0 < figures["p50_ms"] <= figures["p99_ms"] <= figures["max_ms"]
+    assert figures["phases"]["assign_p50_ms"] > 0
+    # Cleaned up: no lead, no open-lead count left, the benchmark's rule set unpublished.
+    assert Lead.objects.count() == 0
+    assert not OwnerLoad.objects.filter(open_leads__gt=0).exists()
+    assert not RuleSet.objects.filter(status="published").exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_bench_routing_fairness_small(tmp_path: Path) -> None:
+    call_command("bench", "routing-fairness", "--assignments", "300", "--threads", "2",
+                 "--output-dir", str(tmp_path), stdout=StringIO())  # fmt: skip
+    figures = _figures(tmp_path, "routing-fairness")
+    assert figures["assignments"] == 300 and figures["unassigned"] == 0
+    assert figures["stored_counts_match"] is True
+    assert figures["max_deviation_picks"] <= 2
