@@ -351,8 +351,13 @@ def run_speed(
             target=paced_load, args=(port, token, seconds, rate, clients, tag, domains, queue), daemon=True
         )
         process.start()
+        # Where the clients' keep-alive connections landed (see intake_api.Server.connections_per_worker).
+        split: list[list[int]] = []
+        sampler = threading.Timer(min(5.0, seconds / 2), lambda: split.append(server.connections_per_worker()))
+        sampler.start()
         data = queue.get(timeout=seconds * 5 + 180)
         process.join(timeout=30)
+        sampler.join()
         server_side = _server_side(warm_max)
     finally:
         server.stop()
@@ -368,6 +373,7 @@ def run_speed(
     elapsed = data["elapsed"]
     figures = {
         "rate_per_s": round(len(ok) / elapsed, 1) if elapsed else 0.0,
+        "connections_per_worker": split[0] if split else [],
         "p50_ms": round(server_side["p50_ms"], 1),
         "p99_ms": round(server_side["p99_ms"], 1),
         "max_ms": round(server_side["max_ms"], 1),
