@@ -58,7 +58,8 @@ def _request(
 @pytest.fixture
 def running_processes(empty_job_queue: None) -> Iterator[str]:
     connection.ensure_connection()
-    env = {**os.environ, "DATABASE_URL": _database_url(), "EMBUDO_LOG_LEVEL": "WARNING"}
+    env = {**os.environ, "DATABASE_URL": _database_url(), "EMBUDO_LOG_LEVEL": "WARNING",
+           "EMBUDO_WEB_REQUESTS_PER_CONNECTION": "3"}  # fmt: skip
     port = _free_port()
     cli = [sys.executable, "-m", "embudo.cli"]
     processes = [
@@ -113,3 +114,20 @@ def test_serve_and_worker_process_an_api_lead_end_to_end(running_processes: str)
     assert status == 200, body
 
     _wait_for(lambda: Company.objects.get(pk=company.pk).lead_count == 1)
+
+
+def test_serve_closes_a_keep_alive_connection_after_its_quota_of_requests(running_processes: str) -> None:
+    """So that a client's long-lived connections spread over the workers again (embudo.ops.gunicorn_hooks)."""
+    import http.client
+
+    base = running_processes
+    _wait_for(lambda: _request(f"{base}/healthz")[0] in (200, 503))
+    conn = http.client.HTTPConnection("127.0.0.1", int(base.rsplit(":", 1)[1]), timeout=10)
+    answers = []
+    for _ in range(3):
+        conn.request("GET", "/healthz")
+        response = conn.getresponse()
+        response.read()
+        answers.append((response.status in (200, 503), (response.getheader("Connection") or "").lower()))
+    conn.close()
+    assert answers == [(True, "keep-alive"), (True, "keep-alive"), (True, "close")]

@@ -29,6 +29,9 @@ def gunicorn_argv(*, host: str, port: int, workers: int, threads: int, timeout: 
         str(timeout),
         "--graceful-timeout",
         "10",
+        # Server hooks: keep-alive connections are closed after a number of requests (see the module).
+        "--config",
+        "python:embudo.ops.gunicorn_hooks",
         # Our RequestLogMiddleware writes one JSON line per request; gunicorn's own access log would double it.
         "--error-logfile",
         "-",
