@@ -138,6 +138,23 @@ class Server:
         return sorted(counts, reverse=True)
 
 
+class ConnectionSampler(threading.Thread):
+    """``server.connections_per_worker()`` at a quarter, half and three quarters of a ``seconds`` run; the
+    samples show the split at the start and whether it spread out (keep-alive connections are closed after
+    ``EMBUDO_WEB_REQUESTS_PER_CONNECTION`` requests, see ``embudo.ops.gunicorn_hooks``)."""
+
+    def __init__(self, server: Server, seconds: float) -> None:
+        super().__init__(daemon=True)
+        self.server, self.seconds = server, seconds
+        self.samples: list[list[int]] = []
+
+    def run(self) -> None:
+        started = time.monotonic()
+        for fraction in (0.25, 0.5, 0.75):
+            time.sleep(max(0.0, started + self.seconds * fraction - time.monotonic()))
+            self.samples.append(self.server.connections_per_worker())
+
+
 def _children(pid: int) -> list[int]:
     """Direct children of ``pid`` (from ``/proc/*/stat``; [] where there is no /proc)."""
     found = []
@@ -387,8 +404,7 @@ def run(
         client = "wrk" if use_wrk else "python client"
         stdout.write(f"server ready on 127.0.0.1:{port}; {client} for {seconds:.0f} s\n")
         # Where the load's connections landed, a few seconds in (see Server.connections_per_worker).
-        split: list[list[int]] = []
-        sampler = threading.Timer(min(3.0, seconds / 2), lambda: split.append(server.connections_per_worker()))
+        sampler = ConnectionSampler(server, seconds)
         sampler.start()
         if use_wrk:
             data = wrk_load(port, token, seconds, clients, run_tag)
@@ -421,7 +437,7 @@ def run(
         cleanup(before)
     figures = {
         "leads_per_s": round(ok / elapsed, 1) if elapsed else 0.0,
-        "connections_per_worker": split[0] if split else [],
+        "connections_per_worker": sampler.samples,
         "p50_ms": round(p50, 1),
         "p99_ms": round(p99, 1),
         "requests_ok": ok,

@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from embudo.bench.intake_api import (
+    ConnectionSampler,
     Outcome,
     Server,
     bench_token,
@@ -352,8 +353,7 @@ def run_speed(
         )
         process.start()
         # Where the clients' keep-alive connections landed (see intake_api.Server.connections_per_worker).
-        split: list[list[int]] = []
-        sampler = threading.Timer(min(5.0, seconds / 2), lambda: split.append(server.connections_per_worker()))
+        sampler = ConnectionSampler(server, seconds)
         sampler.start()
         data = queue.get(timeout=seconds * 5 + 180)
         process.join(timeout=30)
@@ -373,7 +373,7 @@ def run_speed(
     elapsed = data["elapsed"]
     figures = {
         "rate_per_s": round(len(ok) / elapsed, 1) if elapsed else 0.0,
-        "connections_per_worker": split[0] if split else [],
+        "connections_per_worker": sampler.samples,
         "p50_ms": round(server_side["p50_ms"], 1),
         "p99_ms": round(server_side["p99_ms"], 1),
         "max_ms": round(server_side["max_ms"], 1),
