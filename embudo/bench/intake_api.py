@@ -31,6 +31,8 @@ from typing import Any
 
 GOAL_LEADS_PER_S = 300
 GOAL_P99_MS = 100
+# The floor: a request that does no work (see ``measure_floor``).
+FLOOR_PATH = "/api/v1/me"
 
 
 @dataclass
@@ -155,6 +157,58 @@ class ConnectionSampler(threading.Thread):
             self.samples.append(self.server.connections_per_worker())
 
 
+class CpuMeter:
+    """CPU seconds spent between ``start()`` and ``stop()`` by the server (its process group: gunicorn and its
+    workers) and by PostgreSQL (every ``postgres`` process on the machine: backends, WAL writer, checkpointer,
+    autovacuum), from Linux ``/proc`` (zeros elsewhere). Why it is recorded: per lead, it is the cost, which
+    the shared machine's noise moves much less than throughput, and it says how far a goal is: 300 leads/s on
+    2 cores leaves 6.7 ms of CPU per lead for everything."""
+
+    def __init__(self, server: Server) -> None:
+        self.server = server
+        self._start: dict[str, float] = {}
+        self.seconds: dict[str, float] = {"web": 0.0, "database": 0.0}
+
+    def _read(self) -> dict[str, float]:
+        ticks = {"web": 0, "database": 0}
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                text = stat.read_text()
+            except OSError:
+                continue
+            name = text[text.find("(") + 1 : text.rfind(")")]
+            fields = text.rsplit(")", 1)[1].split()
+            # utime + stime + cutime + cstime: a child that exits is added to its parent's c-times when reaped,
+            # so a process (a gunicorn worker, a PostgreSQL backend) ending during the run is still counted.
+            used = sum(int(value) for value in fields[11:15])
+            if int(fields[2]) == self.server.process.pid:  # process group id: the server's session
+                ticks["web"] += used
+            elif name == "postgres":
+                ticks["database"] += used
+        hertz = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+        return {key: value / hertz for key, value in ticks.items()}
+
+    def start(self) -> None:
+        self._start = self._read()
+
+    def stop(self) -> dict[str, float]:
+        end = self._read()
+        self.seconds = {key: max(0.0, end[key] - self._start.get(key, 0.0)) for key in end}
+        return self.seconds
+
+    def per_item_ms(self, items: int) -> dict[str, float]:
+        """CPU milliseconds per lead (or request), by side and in total."""
+        if not items:
+            return {"web": 0.0, "database": 0.0, "total": 0.0}
+        web, database = self.seconds["web"] * 1000 / items, self.seconds["database"] * 1000 / items
+        return {"web": round(web, 2), "database": round(database, 2), "total": round(web + database, 2)}
+
+
+def cpu_budget_ms(rate_per_s: float) -> float:
+    """CPU milliseconds per item the machine has at ``rate_per_s`` with every core busy."""
+    return round((os.cpu_count() or 1) * 1000 / rate_per_s, 2)
+
+
 def _children(pid: int) -> list[int]:
     """Direct children of ``pid`` (from ``/proc/*/stat``; [] where there is no /proc)."""
     found = []
@@ -204,16 +258,20 @@ def lead_body(tag: str, n: int, rng: random.Random) -> bytes:
 
 
 def _client_thread(port: int, token: str, tag: str, deadline: float, out: list[tuple[int, float]]) -> None:
+    """One keep-alive connection sending requests until the deadline: new leads, or the floor's no-op
+    ``GET /api/v1/me`` when ``tag`` is empty."""
     rng = random.Random(tag)  # noqa: S311 - test data, not secrets
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
     headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
     n = 0
     while time.monotonic() < deadline:
         n += 1
-        body = lead_body(tag, n, rng)
         t = time.perf_counter()
         try:
-            conn.request("POST", "/api/v1/leads", body=body, headers=headers)
+            if tag:
+                conn.request("POST", "/api/v1/leads", body=lead_body(tag, n, rng), headers=headers)
+            else:
+                conn.request("GET", FLOOR_PATH, headers=headers)
             response = conn.getresponse()
             response.read()
             out.append((response.status, (time.perf_counter() - t) * 1000))
@@ -225,11 +283,14 @@ def _client_thread(port: int, token: str, tag: str, deadline: float, out: list[t
 
 
 def python_load(port: int, token: str, seconds: float, clients: int, run_tag: str, queue: Any) -> None:
-    """Entry point of the load process: ``clients`` threads until the deadline; results to ``queue``."""
+    """Entry point of the load process: ``clients`` threads until the deadline; results to ``queue``. An empty
+    ``run_tag`` sends the floor's no-op request instead of leads."""
     deadline = time.monotonic() + seconds
     results: list[list[tuple[int, float]]] = [[] for _ in range(clients)]
     threads = [
-        threading.Thread(target=_client_thread, args=(port, token, f"{run_tag}-{i}", deadline, results[i]))
+        threading.Thread(
+            target=_client_thread, args=(port, token, f"{run_tag}-{i}" if run_tag else "", deadline, results[i])
+        )
         for i in range(clients)
     ]
     started = time.perf_counter()
@@ -240,7 +301,18 @@ def python_load(port: int, token: str, seconds: float, clients: int, run_tag: st
     queue.put({"elapsed": time.perf_counter() - started, "results": [r for rs in results for r in rs]})
 
 
-WRK_SCRIPT = """
+# Prints the run's figures as one JSON line (``%%`` for ``%`` formatting of the script it ends).
+WRK_DONE = """
+done = function(summary, latency, requests)
+  io.write(string.format("JSON{\\"requests\\": %%d, \\"p50_us\\": %%d, \\"p99_us\\": %%d, \\"non2xx\\": %%d, " ..
+    "\\"errors\\": %%d, \\"duration_us\\": %%d}\\n", summary.requests, latency:percentile(50),
+    latency:percentile(99), summary.errors.status, summary.errors.connect + summary.errors.read +
+    summary.errors.write + summary.errors.timeout, summary.duration))
+end
+"""
+
+WRK_SCRIPT = (
+    """
 -- Each wrk thread has its own Lua state whose math.random starts from the same seed: without a
 -- per-thread seed and tag, the threads would send identical leads (merges and lock waits, not
 -- the creation path this benchmark measures).
@@ -276,13 +348,9 @@ request = function()
     '"country": "España", "phone": "+34 6' .. string.format("%%08d", math.random(0, 99999999)) .. '"}'
   return wrk.format(nil, "/api/v1/leads", nil, body)
 end
-done = function(summary, latency, requests)
-  io.write(string.format("JSON{\\"requests\\": %%d, \\"p50_us\\": %%d, \\"p99_us\\": %%d, \\"non2xx\\": %%d, " ..
-    "\\"errors\\": %%d, \\"duration_us\\": %%d}\\n", summary.requests, latency:percentile(50),
-    latency:percentile(99), summary.errors.status, summary.errors.connect + summary.errors.read +
-    summary.errors.write + summary.errors.timeout, summary.duration))
-end
 """
+    + WRK_DONE
+)
 
 
 def wrk_load(port: int, token: str, seconds: float, clients: int, run_tag: str) -> dict[str, Any]:
@@ -299,6 +367,58 @@ def wrk_load(port: int, token: str, seconds: float, clients: int, run_tag: str) 
     line = next(ln for ln in output.stdout.splitlines() if ln.startswith("JSON"))
     data: dict[str, Any] = json.loads(line[4:])
     return data
+
+
+WRK_FLOOR_SCRIPT = (
+    """
+wrk.method = "GET"
+wrk.headers["Authorization"] = "Bearer %(token)s"
+"""
+    + WRK_DONE
+)
+
+
+def measure_floor(server: Server, token: str, *, seconds: float, clients: int, use_wrk: bool) -> dict[str, Any]:
+    """The server's ceiling for a request that does no work: ``GET /api/v1/me`` (token authentication, one
+    user read, a small JSON answer) under the same load, with its CPU per request. A lead can never be
+    cheaper than this, so it bounds what any change to the intake path can reach on this machine."""
+    meter = CpuMeter(server)
+    meter.start()
+    if use_wrk:
+        with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
+            script.write(WRK_FLOOR_SCRIPT % {"token": token})
+        try:
+            output = subprocess.run(  # noqa: S603 - fixed command line
+                [shutil.which("wrk") or "wrk", "-t", "2", "-c", str(clients), "-d", f"{max(1, int(seconds))}s",
+                 "--latency", "-s", script.name, f"http://127.0.0.1:{server.port}{FLOOR_PATH}"],  # fmt: skip
+                capture_output=True, text=True, timeout=seconds + 60, check=True,
+            )  # fmt: skip
+        finally:
+            Path(script.name).unlink(missing_ok=True)
+        line = next(ln for ln in output.stdout.splitlines() if ln.startswith("JSON"))
+        data = json.loads(line[4:])
+        ok = int(data["requests"] - data["non2xx"] - data["errors"])
+        elapsed = data["duration_us"] / 1e6
+        p50, p99 = data["p50_us"] / 1000, data["p99_us"] / 1000
+    else:
+        queue: Any = multiprocessing.get_context("spawn").Queue()
+        process = multiprocessing.get_context("spawn").Process(
+            target=python_load, args=(server.port, token, seconds, clients, "", queue), daemon=True
+        )
+        process.start()
+        loaded = queue.get(timeout=seconds + 120)
+        process.join(timeout=30)
+        answered = [ms for status, ms in loaded["results"] if status == 200]
+        ok, elapsed = len(answered), loaded["elapsed"]
+        p50, p99 = percentile(answered, 50), percentile(answered, 99)
+    meter.stop()
+    return {
+        "path": FLOOR_PATH,
+        "requests_per_s": round(ok / elapsed, 1) if elapsed else 0.0,
+        "p50_ms": round(p50, 1),
+        "p99_ms": round(p99, 1),
+        **{f"cpu_ms_per_request_{side}": ms for side, ms in meter.per_item_ms(ok).items()},
+    }
 
 
 def max_ids() -> dict[str, int]:
@@ -385,6 +505,7 @@ def run(
     stdout: Any,
     use_wrk: bool | None = None,
     do_cleanup: bool = True,
+    floor_seconds: float = 10.0,
 ) -> Outcome:
     token = bench_token()
     port = port or free_port()
@@ -406,6 +527,8 @@ def run(
         # Where the load's connections landed, a few seconds in (see Server.connections_per_worker).
         sampler = ConnectionSampler(server, seconds)
         sampler.start()
+        meter = CpuMeter(server)
+        meter.start()
         if use_wrk:
             data = wrk_load(port, token, seconds, clients, run_tag)
             elapsed = data["duration_us"] / 1e6
@@ -430,7 +553,13 @@ def run(
                 statuses[str(status)] = statuses.get(str(status), 0) + 1
             # 200 = merged into an existing lead (a random phone matched a stored one): not a failure.
             failures = sum(n for s, n in statuses.items() if not s.startswith("2"))
+        meter.stop()
         sampler.join()
+        floor = (
+            measure_floor(server, token, seconds=floor_seconds, clients=clients, use_wrk=use_wrk)
+            if floor_seconds
+            else {}
+        )
     finally:
         server.stop()
     if do_cleanup:
@@ -445,6 +574,9 @@ def run(
         "seconds": round(elapsed, 1),
         "goal_leads_per_s": GOAL_LEADS_PER_S,
         "goal_p99_ms": GOAL_P99_MS,
+        "cpu_ms_per_lead": meter.per_item_ms(ok),
+        "cpu_budget_ms_per_lead": cpu_budget_ms(GOAL_LEADS_PER_S),
+        "floor": floor,
     }
     parameters = {
         "seconds": seconds,
@@ -453,5 +585,6 @@ def run(
         "server_threads": threads,
         "load_generator": "wrk" if use_wrk else "python threads (separate process)",
         "leads_stored": leads_before,
+        "floor_seconds": floor_seconds,
     }
     return Outcome(parameters=parameters, figures=figures, extra={"statuses": statuses})

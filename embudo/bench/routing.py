@@ -22,6 +22,7 @@ import json
 import multiprocessing
 import os
 import random
+import shutil
 import tempfile
 import threading
 import time
@@ -31,13 +32,16 @@ from typing import Any
 
 from embudo.bench.intake_api import (
     ConnectionSampler,
+    CpuMeter,
     Outcome,
     Server,
     bench_token,
     cleanup,
     count_leads,
+    cpu_budget_ms,
     free_port,
     max_ids,
+    measure_floor,
     percentile,
     python_load,
     settle,
@@ -321,7 +325,7 @@ def _server_side(max_lead_id: int) -> dict[str, Any]:
 
 def run_speed(
     *, seconds: float = 60.0, rate: float = 100.0, clients: int = 16, workers: int = 2, threads: int = 4,
-    port: int = 0, stdout: Any,
+    port: int = 0, floor_seconds: float = 10.0, stdout: Any,
 ) -> Outcome:  # fmt: skip
     applied = ensure_migrated()
     reps = ensure_reps()
@@ -351,14 +355,22 @@ def run_speed(
         process = multiprocessing.get_context("spawn").Process(
             target=paced_load, args=(port, token, seconds, rate, clients, tag, domains, queue), daemon=True
         )
+        meter = CpuMeter(server)
+        meter.start()
         process.start()
         # Where the clients' keep-alive connections landed (see intake_api.Server.connections_per_worker).
         sampler = ConnectionSampler(server, seconds)
         sampler.start()
         data = queue.get(timeout=seconds * 5 + 180)
         process.join(timeout=30)
+        meter.stop()
         sampler.join()
         server_side = _server_side(warm_max)
+        floor = (
+            measure_floor(server, token, seconds=floor_seconds, clients=clients, use_wrk=bool(shutil.which("wrk")))
+            if floor_seconds
+            else {}
+        )
     finally:
         server.stop()
         try:
@@ -384,6 +396,9 @@ def run_speed(
         "failed": sum(n for s, n in statuses.items() if not s.startswith("2")),
         "goal_p99_ms": GOAL_P99_MS,
         "phases": {k: round(v, 2) for k, v in server_side["phases"].items()},
+        "cpu_ms_per_lead": meter.per_item_ms(len(ok)),
+        "cpu_budget_ms_per_lead": cpu_budget_ms(rate),
+        "floor": floor,
     }
     parameters = {
         "seconds": seconds,
@@ -394,6 +409,7 @@ def run_speed(
         "reps": REPS,
         "pools": len(POOLS),
         "leads_stored": leads_before,
+        "floor_seconds": floor_seconds,
         "measured": "speed-to-lead marks: submission received → owner notified (in the intake transaction)",
         "migrations_applied": applied,
         # The machine is shared (other test suites, browsers): the load average tells how contended it was.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from io import StringIO
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,7 @@ import pytest
 from django.core.management import call_command
 from django.db import connection
 
+from embudo.bench import intake_api
 from embudo.capture.models import Submission
 from embudo.leads.models import Lead
 
@@ -48,14 +50,22 @@ def test_bench_import_small(tmp_path: Path, settings: Any) -> None:
 
 @pytest.mark.django_db(transaction=True)
 def test_bench_intake_api_small(tmp_path: Path, database_url: str) -> None:
-    call_command("bench", "intake-api", "--seconds", "2", "--clients", "2", "--output-dir", str(tmp_path),
-                 stdout=StringIO())  # fmt: skip
+    call_command("bench", "intake-api", "--seconds", "2", "--clients", "2", "--floor-seconds", "1",
+                 "--output-dir", str(tmp_path), stdout=StringIO())  # fmt: skip
     figures = _figures(tmp_path, "intake-api")
     assert figures["leads_per_s"] > 0 and figures["failed"] == 0
     # Both clients' keep-alive connections, seen on the server's two worker processes, three times.
     samples = figures["connections_per_worker"]
     assert len(samples) == 3 and all(sum(split) == 2 and len(split) == 2 for split in samples)
     assert 0 < figures["p50_ms"] <= figures["p99_ms"]
+    # The CPU a lead cost, the server's and the database's, next to what the goal leaves per lead.
+    cpu = figures["cpu_ms_per_lead"]
+    assert cpu["web"] > 0 and cpu["database"] > 0 and cpu["total"] == pytest.approx(cpu["web"] + cpu["database"])
+    assert figures["cpu_budget_ms_per_lead"] == pytest.approx((os.cpu_count() or 1) * 1000 / 300, abs=0.01)
+    # The floor: the no-op authenticated request on the same server, cheaper than a lead.
+    floor = figures["floor"]
+    assert floor["path"] == "/api/v1/me" and floor["requests_per_s"] > figures["leads_per_s"]
+    assert 0 < floor["cpu_ms_per_request_total"] < cpu["total"]
     assert Lead.objects.count() == 0
 
 
@@ -69,3 +79,17 @@ def test_bench_no_loss_small(tmp_path: Path, database_url: str) -> None:
     assert figures["acknowledged"] > 0
     assert figures["lost"] == 0 and figures["duplicated"] == 0
     assert figures["worker_kills"] >= 1 and figures["connection_drops"] == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_floor_with_the_python_client(tmp_path: Path, database_url: str) -> None:
+    """The floor without wrk (a machine that lacks it): the same figures from the Python load process."""
+    token = intake_api.bench_token()
+    server = intake_api.Server(port=intake_api.free_port(), workers=1, threads=2, log=tmp_path / "server.log")
+    try:
+        server.wait_ready()
+        floor = intake_api.measure_floor(server, token, seconds=1, clients=2, use_wrk=False)
+    finally:
+        server.stop()
+    assert floor["requests_per_s"] > 0 and 0 < floor["p50_ms"] <= floor["p99_ms"]
+    assert floor["cpu_ms_per_request_web"] > 0 and floor["cpu_ms_per_request_database"] > 0

@@ -18,12 +18,14 @@ __all__ = ["database_url"]  # the fixture, for the server subprocess
 
 @pytest.mark.django_db(transaction=True)
 def test_bench_speed_to_lead_small(tmp_path: Path, database_url: str) -> None:
-    call_command("bench", "speed-to-lead", "--seconds", "2", "--rate", "10", "--clients", "2",
+    call_command("bench", "speed-to-lead", "--seconds", "2", "--rate", "10", "--clients", "2", "--floor-seconds", "1",
                  "--output-dir", str(tmp_path), stdout=StringIO())  # fmt: skip
     figures = _figures(tmp_path, "speed-to-lead")
     assert figures["leads"] == figures["assigned"] == 20 and figures["failed"] == 0
     assert 0 < figures["p50_ms"] <= figures["p99_ms"] <= figures["max_ms"]
     assert figures["phases"]["assign_p50_ms"] > 0
+    assert figures["cpu_ms_per_lead"]["total"] > 0 and figures["cpu_budget_ms_per_lead"] > 0
+    assert figures["floor"]["requests_per_s"] > 0
     # Sampled three times (the client process may still be starting at the first sample of so short a run).
     assert len(figures["connections_per_worker"]) == 3 and sum(figures["connections_per_worker"][-1]) <= 2
     # Cleaned up: no lead, no open-lead count left, the benchmark's rule set unpublished.

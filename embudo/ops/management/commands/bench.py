@@ -9,6 +9,9 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from embudo.bench import report
 
+# The floor: a no-op authenticated request on the same server, what no lead can be cheaper than.
+FLOOR_HELP = "Seconds of the floor: GET /api/v1/me on the same server (0: skip)."
+
 
 class Command(BaseCommand):
     help = (
@@ -68,6 +71,7 @@ class Command(BaseCommand):
         stl.add_argument("--workers", type=int, default=2)
         stl.add_argument("--threads", type=int, default=4)
         stl.add_argument("--port", type=int, default=0)
+        stl.add_argument("--floor-seconds", type=float, default=10.0, help=FLOOR_HELP)
         stl.add_argument("--output-dir", type=Path, default=None)
         rf = sub.add_parser("routing-fairness", help="100,000 picks through the real pick (row locks), weighted pool.")
         rf.add_argument("--assignments", type=int, default=100_000)
@@ -96,6 +100,7 @@ class Command(BaseCommand):
         api.add_argument("--workers", type=int, default=2, help="Server worker processes.")
         api.add_argument("--threads", type=int, default=4, help="Threads per server worker.")
         api.add_argument("--port", type=int, default=0, help="Loopback port (default: a free one).")
+        api.add_argument("--floor-seconds", type=float, default=10.0, help=FLOOR_HELP)
         api.add_argument("--output-dir", type=Path, default=None)
         nl = sub.add_parser("no-loss", help="Submissions while the worker is killed and connections dropped.")
         nl.add_argument("--submissions", type=int, default=10_000)
@@ -184,7 +189,8 @@ class Command(BaseCommand):
         elif name == "intake-api":
             outcome = intake_api.run(
                 seconds=options["seconds"], clients=options["clients"], workers=options["workers"],
-                threads=options["threads"], port=options["port"], stdout=self.stdout,
+                threads=options["threads"], port=options["port"], floor_seconds=options["floor_seconds"],
+                stdout=self.stdout,
             )  # fmt: skip
         else:
             outcome = no_loss.run(
@@ -284,7 +290,8 @@ class Command(BaseCommand):
         if name == "speed-to-lead":
             outcome = routing.run_speed(
                 seconds=options["seconds"], rate=options["rate"], clients=options["clients"],
-                workers=options["workers"], threads=options["threads"], port=options["port"], stdout=self.stdout,
+                workers=options["workers"], threads=options["threads"], port=options["port"],
+                floor_seconds=options["floor_seconds"], stdout=self.stdout,
             )  # fmt: skip
         else:
             outcome = routing.run_fairness(
