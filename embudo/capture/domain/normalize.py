@@ -33,6 +33,7 @@ Decisions:
 
 from __future__ import annotations
 
+import functools
 import gettext
 import re
 import unicodedata
@@ -116,6 +117,8 @@ def normalize_email(raw: str) -> str:
     if not text:
         return ""
     email = _validated_email(text)
+    if email == text:  # already its own normal form (the validator is deterministic): no second pass
+        return email
     # Lower-casing can change Unicode text in ways the validator rejects (or that fold further),
     # so validate the lower-cased form too: the result is then a fixed point.
     return _validated_email(email)
@@ -364,6 +367,9 @@ _LABEL = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 _DOMAIN_MESSAGE = "Enter a website or domain, e.g. acme.es."
 
 
+# Cached: an intake derives the company domain and the email's kind from the same address (three calls per
+# lead), and most leads share a few domains (gmail.com, the customer's own); IDNA encoding is the costly part.
+@functools.lru_cache(maxsize=65536)
 def normalize_domain(raw: str) -> str:
     """The registrable host of a URL, domain or email: ``https://www.Acme.es/x?y=1`` → ``acme.es``."""
     text = clean_text(raw, MAX_RAW_LENGTH)
