@@ -80,7 +80,11 @@ def _out(result: services.IntakeResult) -> CaptureOut:
     if summary is not None:
         # Known from processing (score, grade and owner are set in the intake transaction): only the
         # owner's name is read, not the whole lead.
-        owner = selectors.get_owner_summary(summary.owner_id) if summary.owner_id is not None else None
+        owner: tuple[int, str, str] | None = None
+        if summary.owner_id is not None and summary.owner_contact is not None:  # routing read them with the pool
+            owner = (summary.owner_id, *summary.owner_contact)
+        elif summary.owner_id is not None:
+            owner = selectors.get_owner_summary(summary.owner_id)
         return CaptureOut(id=result.lead_id, created=result.created, score=summary.score, grade=summary.grade,
                           owner=OwnerOut(id=owner[0], email=owner[1], full_name=owner[2]) if owner else None,
                           submission_id=result.submission_id, status=result.status,

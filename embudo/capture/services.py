@@ -79,6 +79,16 @@ class LeadSummary:
     score: int
     grade: str
     owner_id: int | None
+    owner_contact: tuple[str, str] | None = None  # the owner's (email, full name) when routing read them
+
+
+@dataclass(frozen=True)
+class _Processed:
+    """The lead a submission went into, and its new owner's (email, full name) when this intake's routing
+    read them with the pool (the answer then needs no query for them)."""
+
+    lead: Lead
+    owner_contact: tuple[str, str] | None = None
 
 
 @dataclass(frozen=True)
@@ -97,7 +107,10 @@ class IntakeResult:
         return self.outcome == Outcome.CREATED
 
 
-def _result(submission: Submission, *, duplicate_request: bool = False, lead: Lead | None = None) -> IntakeResult:
+def _result(
+    submission: Submission, *, duplicate_request: bool = False, processed: _Processed | None = None
+) -> IntakeResult:
+    lead = processed.lead if processed is not None else None
     return IntakeResult(
         submission_id=submission.pk,
         status=submission.status,
@@ -106,7 +119,14 @@ def _result(submission: Submission, *, duplicate_request: bool = False, lead: Le
         errors={k: list(v) for k, v in (submission.errors or {}).items()},
         reason=submission.reason,
         duplicate_request=duplicate_request,
-        lead_summary=LeadSummary(score=lead.score, grade=lead.grade, owner_id=lead.owner_id) if lead else None,
+        lead_summary=LeadSummary(
+            score=lead.score,
+            grade=lead.grade,
+            owner_id=lead.owner_id,
+            owner_contact=processed.owner_contact if processed is not None else None,
+        )
+        if lead
+        else None,
     )
 
 
@@ -213,8 +233,8 @@ def process_submission(submission_id: int) -> IntakeResult:
             if submission.status not in (SubmissionStatus.PENDING, SubmissionStatus.FAILED):
                 return _result(submission)
             with core_events.deferring_together():
-                lead = _process(submission)
-            return _result(submission, lead=lead)
+                processed = _process(submission)
+            return _result(submission, processed=processed)
     except Exception as exc:
         logger.exception("intake processing failed", extra={"submission_id": submission_id})
         with transaction.atomic():
@@ -254,7 +274,7 @@ def _finish(submission: Submission, *, status: str, reason: str = "", errors: Ma
         )
 
 
-def _process(submission: Submission) -> Lead | None:
+def _process(submission: Submission) -> _Processed | None:
     """Process a submission locked (or just inserted) by the caller; returns the lead it went into."""
     context = ProcessingContext(**{k: v for k, v in (submission.context or {}).items()
                                    if k in ProcessingContext.__dataclass_fields__})  # fmt: skip
@@ -374,7 +394,7 @@ def _process(submission: Submission) -> Lead | None:
     )  # fmt: skip
     if routed is not None:
         lead.owner_id, lead.team_id = routed.owner_id, routed.team_id
-    return lead
+    return _Processed(lead, routed.owner_contact if routed is not None else None)
 
 
 _ATTRIBUTION_KEYS = ("channel", "source", "medium", "campaign", "term", "content", "referrer", "landing_page")
@@ -456,12 +476,12 @@ def capture(
                                 actor_id=actor_id)  # fmt: skip
             try:
                 with transaction.atomic(), core_events.deferring_together():
-                    lead = _process(submission)
+                    processed = _process(submission)
             except Exception as exc:
                 logger.exception("intake processing failed", extra={"submission_id": submission.pk})
                 _mark_failed(submission, exc)
                 return _result(submission)
-            return _result(submission, lead=lead)
+            return _result(submission, processed=processed)
     except IntegrityError:
         # The same key arrived concurrently; the other request stored it first (and processed it).
         existing = _existing(lookup)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -156,7 +156,7 @@ SELECT m.id, m.user_id, m.weight, m.active, m.capacity, m.skills, m.languages,
        EXISTS (SELECT 1 FROM routing_outofoffice o
                WHERE o.user_id = m.user_id AND o.start <= %(now)s AND o."end" > %(now)s),
        coalesce(ol.open_leads, 0),
-       u.language, np.in_app, np.email
+       u.language, np.in_app, np.email, u.email, u.full_name
 FROM routing_poolmember m
 JOIN accounts_user u ON u.id = m.user_id
 LEFT JOIN routing_repschedule s ON s.user_id = m.user_id
@@ -172,10 +172,12 @@ ASSIGNED_NOTICE = "lead_assigned"
 @dataclass(frozen=True)
 class PoolSnapshot:
     """``candidates``: every member, for eligibility; ``recipients``: user id → the channels and language of the
-    ``lead_assigned`` notification (``notifications.selectors.recipient_from_row``), for whoever is chosen."""
+    ``lead_assigned`` notification (``notifications.selectors.recipient_from_row``), for whoever is chosen;
+    ``contacts``: user id → (email, full name), which the intake's answer shows of the new owner."""
 
     candidates: list[eligibility.Candidate]
     recipients: dict[int, notifications_selectors.Recipient]
+    contacts: dict[int, tuple[str, str]] = field(default_factory=dict)
 
 
 def pool_snapshot(pool: Pool, *, at: datetime) -> PoolSnapshot:
@@ -193,8 +195,10 @@ def pool_snapshot(pool: Pool, *, at: datetime) -> PoolSnapshot:
         rows = cursor.fetchall()
     candidates: list[eligibility.Candidate] = []
     recipients: dict[int, notifications_selectors.Recipient] = {}
+    contacts: dict[int, tuple[str, str]] = {}
     for (member_id, user_id, weight, member_active, capacity, skills, languages, user_active, name,
-         has_schedule, time_zone, hours, away, open_leads, language, in_app, email) in rows:  # fmt: skip
+         has_schedule, time_zone, hours, away, open_leads, language, in_app, email, user_email,
+         full_name) in rows:  # fmt: skip
         if isinstance(skills, str):  # pragma: no cover - psycopg decodes jsonb
             import json
 
@@ -216,7 +220,8 @@ def pool_snapshot(pool: Pool, *, at: datetime) -> PoolSnapshot:
             )
         )
         recipients[user_id] = notifications_selectors.recipient_from_row(ASSIGNED_NOTICE, language, in_app, email)
-    return PoolSnapshot(candidates, recipients)
+        contacts[user_id] = (str(user_email), str(full_name))
+    return PoolSnapshot(candidates, recipients, contacts)
 
 
 def pool_candidates(pool: Pool, *, at: datetime, exclude_user_ids: Sequence[int] = ()) -> list[eligibility.Candidate]:

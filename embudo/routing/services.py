@@ -79,6 +79,7 @@ class RoutingResult:
     owner_id: int | None
     team_id: int | None
     assignment_id: int | None
+    owner_contact: tuple[str, str] | None = None  # (email, full name) when routing read them (a pool pick)
 
 
 @dataclass(frozen=True)
@@ -124,6 +125,8 @@ class Decision:
     candidates: list[CandidateView] = field(default_factory=list)
     # The owner's channels and language for the "lead assigned" notice when the pool snapshot read them.
     owner_recipient: notifications_selectors.Recipient | None = None
+    # The owner's (email, full name) when the pool snapshot read them: the intake's answer shows them.
+    owner_contact: tuple[str, str] | None = None
     # The pick's write to its pool, for _apply to run with the owner update (None: nothing picked, or written).
     pool_state_write: PoolStateWrite | None = None
 
@@ -266,6 +269,7 @@ class _PoolPick:
     candidates: list[CandidateView]
     recipient: notifications_selectors.Recipient | None = None
     state_write: PoolStateWrite | None = None
+    contact: tuple[str, str] | None = None
 
 
 @dataclass(frozen=True)
@@ -320,7 +324,8 @@ def _pick_from_pool(
             with connection.cursor() as cursor:
                 cursor.execute(PoolStateWrite.CTES + "SELECT 1", state_write.params())
             state_write = None
-    return _PoolPick(chosen.user_id, chosen.name, views, snapshot.recipients.get(chosen.user_id), state_write)
+    return _PoolPick(chosen.user_id, chosen.name, views, snapshot.recipients.get(chosen.user_id), state_write,
+                     snapshot.contacts.get(chosen.user_id))  # fmt: skip
 
 
 def _json(value: Any) -> str:
@@ -421,6 +426,7 @@ def _decide(
     owner_id: int | None = None
     owner_name = ""
     owner_recipient: notifications_selectors.Recipient | None = None
+    owner_contact: tuple[str, str] | None = None
     pool_state_write: PoolStateWrite | None = None
     outcome = AssignmentOutcome.ASSIGNED
     reason = ""
@@ -458,6 +464,7 @@ def _decide(
                 candidates = candidates + picked.candidates
                 if picked.user_id is not None:
                     owner_id, owner_name, owner_recipient = picked.user_id, picked.user_name, picked.recipient
+                    owner_contact = picked.contact
                     pool_state_write = picked.state_write
                     reason = gettext("Next eligible rep of pool %(pool)s (%(strategy)s).") % {
                         "pool": pool.name,
@@ -497,6 +504,7 @@ def _decide(
             reason=reason,
             candidates=candidates,
             owner_recipient=owner_recipient,
+            owner_contact=owner_contact,
             pool_state_write=pool_state_write,
         ),
         checks,
@@ -693,7 +701,7 @@ def route_at_intake(
     if decision.owner_id is not None:
         marks.update(assigned=assignment.created_at, notified=notified_at, owner_id=decision.owner_id)
     mark_speed(lead_id, **marks)
-    return RoutingResult(lead.pk, decision.owner_id, decision.team_id, assignment.pk)
+    return RoutingResult(lead.pk, decision.owner_id, decision.team_id, assignment.pk, decision.owner_contact)
 
 
 @transaction.atomic
