@@ -398,6 +398,7 @@ def run_speed(
         "phases": {k: round(v, 2) for k, v in server_side["phases"].items()},
         "cpu_ms_per_lead": meter.per_item_ms(len(ok)),
         "cpu_budget_ms_per_lead": cpu_budget_ms(rate),
+        "machine_busy_pct": meter.machine_busy_pct,
         "floor": floor,
     }
     parameters = {
