@@ -5,11 +5,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from django.db import connection
 from django.db.models import Count, Q, QuerySet
 
 from embudo.accounts import domain as accounts_domain
 from embudo.accounts import selectors as accounts_selectors
 from embudo.accounts.models import User
+from embudo.core import rows
 from embudo.core.models import DomainEvent
 from embudo.core.pagination import Page, seek
 from embudo.leads import domain
@@ -167,10 +169,12 @@ def count_leads_visible_to(user: User, *, filters: LeadFilters, cap: int = 10_00
 # has: with ``phone = ''`` the planner read "phone = '' AND phone <> ''" as ~3,500 matching leads (the
 # empty phone is a common value) and walked lead_created_idx backwards looking for the newest, through
 # the whole table: 1.9 s per phone-less submission at 1M leads, once ANALYZE had seen enough of them.
-_EMAIL_BRANCH = "(SELECT *, 1 AS key_rank FROM leads_lead WHERE lower(email) = %s AND email <> '' LIMIT 1)"
+_EMAIL_BRANCH = (
+    "(SELECT {columns}, 1 AS key_rank FROM leads_lead l WHERE lower(l.email) = %s AND l.email <> '' LIMIT 1)"
+)
 _PHONE_BRANCH = (
-    "(SELECT *, 2 AS key_rank FROM leads_lead WHERE phone = %s AND phone <> ''"
-    " ORDER BY created_at DESC, id DESC LIMIT 1)"
+    "(SELECT {columns}, 2 AS key_rank FROM leads_lead l WHERE l.phone = %s AND l.phone <> ''"
+    " ORDER BY l.created_at DESC, l.id DESC LIMIT 1)"
 )
 _FIND_LEAD_BY_EMAIL_OR_PHONE = f"{_EMAIL_BRANCH} UNION ALL {_PHONE_BRANCH} ORDER BY key_rank LIMIT 1"
 
@@ -179,7 +183,8 @@ def find_lead_by_keys(*, email: str = "", phone: str = "") -> Lead | None:
     """Exact-key match for intake: normalized email first (unique), then E.164 phone (newest lead).
 
     One query, written as SQL because it runs for every submission (the ORM's ``UNION`` of two
-    full-row selects costs more to compile than to execute). An empty key is not looked up.
+    full-row selects costs more to compile than to execute), read with ``core.rows`` (a raw queryset
+    resolves its columns again at every call). An empty key is not looked up.
     """
     if email and phone:
         sql, params = _FIND_LEAD_BY_EMAIL_OR_PHONE, [email.lower(), phone]
@@ -189,7 +194,11 @@ def find_lead_by_keys(*, email: str = "", phone: str = "") -> Lead | None:
         sql, params = _PHONE_BRANCH, [phone]
     else:
         return None
-    return next(iter(Lead.objects.raw(sql, params)), None)
+    plan = rows.row_plan(Lead, "l")
+    with connection.cursor() as cursor:
+        cursor.execute(sql.format(columns=plan.columns), params)
+        row = cursor.fetchone()
+    return rows.instance_from_row(plan, row) if row is not None else None
 
 
 def get_lead(lead_id: int) -> Lead | None:
