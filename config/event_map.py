@@ -33,9 +33,12 @@ EVENT_SUBSCRIBERS: dict[str, list[str]] = {
 }
 
 # Subscribers that react to some events of a type only: the job is deferred only when the event's payload has
-# this key true. Deferring it for every event would queue jobs that load the event and return: scoring
-# publishes a GradeChanged for every grade move (cold ↔ warm ↔ hot), hundreds a second while tracked activity
-# flows in, and routing reacts to the moves into "hot" alone.
-ONLY_WHEN: dict[tuple[str, str], str] = {
+# this key true, or, for a (key, value) pair, this value under the key. Deferring it for every event would
+# queue jobs that load the event and return: scoring publishes a GradeChanged for every grade move (cold ↔
+# warm ↔ hot), hundreds a second while tracked activity flows in, and routing reacts to the moves into "hot"
+# alone; intake and imports score the leads they create in their own transaction, so only a lead created by
+# hand gets its fit score from rescore_lead (every captured lead used to queue one that did nothing).
+ONLY_WHEN: dict[tuple[str, str], str | tuple[str, str]] = {
     ("scoring.GradeChanged", "routing.on_grade_changed"): "became_hot",
+    ("leads.LeadCreated", "scoring.rescore_lead"): ("channel", "manual"),
 }

@@ -90,3 +90,5 @@ def test_a_lead_from_the_api_is_scored_routed_timed_and_notified_in_one_call(
     assert SlaClock.objects.filter(lead_id=lead.pk, status="open").exists()
     assert ProcrastinateJob.objects.filter(task_name="notifications.send_email").exists()
     assert ProcrastinateJob.objects.filter(task_name="sla.check_breach").exists()
+    # The lead was scored in the intake transaction: no rescoring job for its LeadCreated (event_map.ONLY_WHEN).
+    assert not ProcrastinateJob.objects.filter(task_name="scoring.rescore_lead").exists()

@@ -84,8 +84,16 @@ def test_a_subscriber_narrowed_by_only_when_gets_the_events_with_the_flag() -> N
     assert events.subscribers_of("scoring.GradeChanged") == ["routing.on_grade_changed"]
     assert events.subscribers_of("scoring.GradeChanged", payload={"became_hot": False, "grade": "warm"}) == []
     assert events.subscribers_of("scoring.GradeChanged", payload={"became_hot": True}) == ["routing.on_grade_changed"]
+    # A (key, value) condition: only a lead created by hand needs the rescoring job (intake and imports score
+    # the leads they create in their own transaction).
+    assert events.subscribers_of("leads.LeadCreated", payload={"channel": "manual"}) == [
+        "leads.refresh_company_stats",
+        "scoring.rescore_lead",
+    ]
+    assert events.subscribers_of("leads.LeadCreated", payload={"channel": "api"}) == ["leads.refresh_company_stats"]
+    assert events.subscribers_of("leads.LeadCreated", payload={}) == ["leads.refresh_company_stats"]
     # Subscribers without a condition get every event.
-    assert events.subscribers_of("leads.LeadCreated", payload={}) == event_map.EVENT_SUBSCRIBERS["leads.LeadCreated"]
+    assert events.subscribers_of("leads.LeadUpdated", payload={}) == event_map.EVENT_SUBSCRIBERS["leads.LeadUpdated"]
 
 
 def test_type_and_time_index_leaves_out_behaviour_events() -> None:
