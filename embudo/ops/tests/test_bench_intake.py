@@ -60,7 +60,8 @@ def test_bench_intake_api_small(tmp_path: Path, database_url: str) -> None:
     assert 0 < figures["p50_ms"] <= figures["p99_ms"]
     # The CPU a lead cost, the server's and the database's, next to what the goal leaves per lead.
     cpu = figures["cpu_ms_per_lead"]
-    assert cpu["web"] > 0 and cpu["database"] > 0 and cpu["total"] == pytest.approx(cpu["web"] + cpu["database"])
+    assert cpu["web"] > 0 and cpu["database"] > 0
+    assert cpu["total"] == pytest.approx(cpu["web"] + cpu["database"], abs=0.011)  # each is rounded on its own
     assert figures["cpu_budget_ms_per_lead"] == pytest.approx((os.cpu_count() or 1) * 1000 / 300, abs=0.01)
     assert 0 < figures["machine_busy_pct"] <= 100
     # The floor: the no-op authenticated request on the same server, cheaper than a lead.
