@@ -5,6 +5,9 @@ Keys are event type names (``<context>.<EventClass>``); values are procrastinate
 ``ONLY_WHEN`` below narrows a subscriber to some events of the type.
 """
 
+from collections.abc import Callable, Mapping
+from typing import Any
+
 EVENT_SUBSCRIBERS: dict[str, list[str]] = {
     # Leads created outside intake (by hand in the UI) get their fit score here.
     "leads.LeadCreated": ["leads.refresh_company_stats", "scoring.rescore_lead"],
@@ -32,13 +35,31 @@ EVENT_SUBSCRIBERS: dict[str, list[str]] = {
     "followups.TaskCompleted": [],  # timeline only
 }
 
-# Subscribers that react to some events of a type only: the job is deferred only when the event's payload has
-# this key true, or, for a (key, value) pair, this value under the key. Deferring it for every event would
-# queue jobs that load the event and return: scoring publishes a GradeChanged for every grade move (cold ↔
-# warm ↔ hot), hundreds a second while tracked activity flows in, and routing reacts to the moves into "hot"
-# alone; intake and imports score the leads they create in their own transaction, so only a lead created by
-# hand gets its fit score from rescore_lead (every captured lead used to queue one that did nothing).
-ONLY_WHEN: dict[tuple[str, str], str | tuple[str, str]] = {
+# Subscribers that react to some events of a type only: the job is deferred only when the event's payload
+# passes the condition: a key that must be true, a (key, value) pair the payload must hold, or a function of
+# the payload. Deferring it for every event would queue jobs that load the event and return, each a worker
+# fetch/run/finish cycle: scoring publishes a GradeChanged for every grade move (cold ↔ warm ↔ hot), hundreds a
+# second while tracked activity flows in, and routing reacts to the moves into "hot" alone; intake scores the
+# leads it creates or merges into in its own transaction (so do imports), so rescore_lead is for the other
+# writers; a company's counts move only when a lead changes company; a rep's first touch is a status change.
+Condition = str | tuple[str, str] | Callable[[Mapping[str, Any]], bool]
+
+
+def _changes(field: str) -> Callable[[Mapping[str, Any]], bool]:
+    def changed(payload: Mapping[str, Any]) -> bool:
+        return field in (payload.get("changes") or {})
+
+    return changed
+
+
+def _not_scored(payload: Mapping[str, Any]) -> bool:
+    return not payload.get("scored")
+
+
+ONLY_WHEN: dict[tuple[str, str], Condition] = {
     ("scoring.GradeChanged", "routing.on_grade_changed"): "became_hot",
     ("leads.LeadCreated", "scoring.rescore_lead"): ("channel", "manual"),
+    ("leads.LeadUpdated", "leads.refresh_company_stats"): _changes("company_id"),
+    ("leads.LeadUpdated", "scoring.rescore_lead"): _not_scored,
+    ("leads.LeadUpdated", "routing.on_lead_updated"): _changes("status"),
 }

@@ -47,20 +47,22 @@ def subscribers_of(
     event_type: str, mapping: Mapping[str, list[str]] | None = None, *, payload: Mapping[str, Any] | None = None
 ) -> list[str]:
     """The task names subscribed to ``event_type``. With ``payload``, only those that react to this event:
-    a subscriber listed in ``event_map.ONLY_WHEN`` needs its payload key to be true (or to hold the value)."""
+    a subscriber listed in ``event_map.ONLY_WHEN`` needs the payload to pass its condition."""
     tasks = (mapping if mapping is not None else event_map.EVENT_SUBSCRIBERS).get(event_type, [])
     if payload is None:
         return list(tasks)
     return [t for t in tasks if _reacts(event_map.ONLY_WHEN.get((event_type, t)), payload)]
 
 
-def _reacts(condition: str | tuple[str, str] | None, payload: Mapping[str, Any]) -> bool:
+def _reacts(condition: event_map.Condition | None, payload: Mapping[str, Any]) -> bool:
     if condition is None:
         return True
     if isinstance(condition, tuple):
         key, value = condition
         return bool(payload.get(key) == value)
-    return bool(payload.get(condition))
+    if isinstance(condition, str):
+        return bool(payload.get(condition))
+    return condition(payload)
 
 
 def publish(event: Event, *, occurred_at: datetime | None = None) -> DomainEvent:

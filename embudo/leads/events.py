@@ -21,6 +21,8 @@ class LeadUpdated(Event):
     context: ClassVar[str] = "leads"
     changes: dict[str, list[Any]] = dataclasses.field(default_factory=dict)
     channel: str = ""
+    # The publisher scores the lead in this same transaction (intake's merges): no rescoring job is needed.
+    scored: bool = False
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)

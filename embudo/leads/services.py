@@ -299,7 +299,10 @@ def apply_intake_changes(
     channel: str,
     actor_id: int | None = None,
 ) -> Lead:
-    """Write already-decided changes (survivorship is the caller's) and record them on the timeline."""
+    """Write already-decided changes (survivorship is the caller's) and record them on the timeline.
+
+    The caller (capture's intake) scores the lead in the same transaction, so the event says so and no
+    rescoring job is queued for it (``config/event_map.ONLY_WHEN``)."""
     lead = Lead.objects.select_for_update().get(pk=lead_id)
     allowed = {k: v for k, v in changes.items() if k in (*INTAKE_FIELDS, "company_id", "custom_fields")}
     diff = domain.changed_fields({k: getattr(lead, k) for k in allowed}, allowed)
@@ -312,7 +315,7 @@ def apply_intake_changes(
     if dedupe_services.affects_keys(diff):
         dedupe_services.index_lead(lead=lead)
     core_events.publish(
-        LeadUpdated(lead_id=lead.pk, actor_id=actor_id, changes=diff, channel=channel),
+        LeadUpdated(lead_id=lead.pk, actor_id=actor_id, changes=diff, channel=channel, scored=True),
         occurred_at=lead.updated_at,
     )
     return lead

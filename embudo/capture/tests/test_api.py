@@ -96,6 +96,11 @@ def test_same_email_merges_with_200_and_keeps_known_values(api: Api) -> None:
     assert update.payload["changes"]["phone"] == ["", "+525512345678"]
     assert update.payload["channel"] == "api"
     assert Lead.objects.count() == 1
+    # The merge was scored in the intake transaction, moved no company and no status: none of LeadUpdated's
+    # subscribers has anything to do, so none gets a job (config/event_map.ONLY_WHEN).
+    assert update.payload["scored"] is True
+    jobs = ProcrastinateJob.objects.filter(args__event_id=update.pk)
+    assert not jobs.exists(), list(jobs.values_list("task_name", flat=True))
 
 
 def test_phone_alone_matches_an_existing_lead(api: Api) -> None:

@@ -92,8 +92,17 @@ def test_a_subscriber_narrowed_by_only_when_gets_the_events_with_the_flag() -> N
     ]
     assert events.subscribers_of("leads.LeadCreated", payload={"channel": "api"}) == ["leads.refresh_company_stats"]
     assert events.subscribers_of("leads.LeadCreated", payload={}) == ["leads.refresh_company_stats"]
+    # Conditions as functions of the payload: LeadUpdated's subscribers react to the changes they care about.
+    edit = {"changes": {"city": ["", "Madrid"]}}
+    assert events.subscribers_of("leads.LeadUpdated", payload=edit) == ["scoring.rescore_lead"]
+    assert events.subscribers_of("leads.LeadUpdated", payload={**edit, "scored": True}) == []
+    everything = {"changes": {"company_id": [None, 7], "status": ["new", "working"]}}
+    all_subscribers = event_map.EVENT_SUBSCRIBERS["leads.LeadUpdated"]
+    assert events.subscribers_of("leads.LeadUpdated", payload=everything) == all_subscribers
+    # Without a payload, every subscriber (the import's bulk reactions read the map this way).
+    assert events.subscribers_of("leads.LeadUpdated") == event_map.EVENT_SUBSCRIBERS["leads.LeadUpdated"]
     # Subscribers without a condition get every event.
-    assert events.subscribers_of("leads.LeadUpdated", payload={}) == event_map.EVENT_SUBSCRIBERS["leads.LeadUpdated"]
+    assert events.subscribers_of("dedupe.LeadsMerged", payload={}) == event_map.EVENT_SUBSCRIBERS["dedupe.LeadsMerged"]
 
 
 def test_type_and_time_index_leaves_out_behaviour_events() -> None:
