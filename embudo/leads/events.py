@@ -14,6 +14,8 @@ class LeadCreated(Event):
     source: str = ""
     channel: str = ""
     fields: dict[str, Any] = dataclasses.field(default_factory=dict)
+    # The company the lead was filed under (None: no company, e.g. a free-mail address): its counts move.
+    company_id: int | None = None
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)

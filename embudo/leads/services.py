@@ -113,6 +113,7 @@ def create_lead(*, actor: User | None, data: Mapping[str, Any], channel: str = "
             source=lead.source,
             channel=channel,
             fields={k: v for k, v in values.items() if k in domain.TEXT_FIELDS and v},
+            company_id=lead.company_id,
         ),
         occurred_at=now,
     )
@@ -286,7 +287,14 @@ def create_lead_from_intake(
         return Lead.objects.select_for_update().get(pk=existing.pk), False
     dedupe_services.index_lead(lead=lead, new=True)
     core_events.publish(
-        LeadCreated(lead_id=lead.pk, actor_id=actor_id, source=lead.source, channel=channel, fields=fields),
+        LeadCreated(
+            lead_id=lead.pk,
+            actor_id=actor_id,
+            source=lead.source,
+            channel=channel,
+            fields=fields,
+            company_id=lead.company_id,
+        ),  # fmt: skip
         occurred_at=now,
     )
     return lead, True

@@ -101,6 +101,16 @@ def test_same_email_merges_with_200_and_keeps_known_values(api: Api) -> None:
     assert update.payload["scored"] is True
     jobs = ProcrastinateJob.objects.filter(args__event_id=update.pk)
     assert not jobs.exists(), list(jobs.values_list("task_name", flat=True))
+    # The creation queued the company's recount only (scored at intake: no rescoring job).
+    created = DomainEvent.objects.get(lead_id=lead.pk, type="leads.LeadCreated")
+    assert created.payload["company_id"] == lead.company_id is not None
+    jobs = ProcrastinateJob.objects.filter(args__event_id=created.pk)
+    assert list(jobs.values_list("task_name", flat=True)) == ["leads.refresh_company_stats"]
+    # A free-mail address files the lead under no company: nothing to recount, no job at all.
+    free = api.post({"email": "luis@gmail.com", "first_name": "Luis"}).json()
+    created = DomainEvent.objects.get(lead_id=free["id"], type="leads.LeadCreated")
+    assert created.payload["company_id"] is None
+    assert not ProcrastinateJob.objects.filter(args__event_id=created.pk).exists()
 
 
 def test_phone_alone_matches_an_existing_lead(api: Api) -> None:
