@@ -31,7 +31,7 @@ from typing import Any
 
 GOAL_LEADS_PER_S = 300
 GOAL_P99_MS = 100
-# The floor: a request that does no work (see ``measure_floor``).
+# The floor: the lightest real endpoint (see ``measure_floor``).
 FLOOR_PATH = "/api/v1/me"
 
 
@@ -276,7 +276,7 @@ def lead_body(tag: str, n: int, rng: random.Random) -> bytes:
 
 
 def _client_thread(port: int, token: str, tag: str, deadline: float, out: list[tuple[int, float]]) -> None:
-    """One keep-alive connection sending requests until the deadline: new leads, or the floor's no-op
+    """One keep-alive connection sending requests until the deadline: new leads, or the floor's
     ``GET /api/v1/me`` when ``tag`` is empty."""
     rng = random.Random(tag)  # noqa: S311 - test data, not secrets
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
@@ -302,7 +302,7 @@ def _client_thread(port: int, token: str, tag: str, deadline: float, out: list[t
 
 def python_load(port: int, token: str, seconds: float, clients: int, run_tag: str, queue: Any) -> None:
     """Entry point of the load process: ``clients`` threads until the deadline; results to ``queue``. An empty
-    ``run_tag`` sends the floor's no-op request instead of leads."""
+    ``run_tag`` sends the floor's request instead of leads."""
     deadline = time.monotonic() + seconds
     results: list[list[tuple[int, float]]] = [[] for _ in range(clients)]
     threads = [
@@ -397,9 +397,9 @@ wrk.headers["Authorization"] = "Bearer %(token)s"
 
 
 def measure_floor(server: Server, token: str, *, seconds: float, clients: int, use_wrk: bool) -> dict[str, Any]:
-    """The server's ceiling for a request that does no work: ``GET /api/v1/me`` (token authentication, one
-    user read, a small JSON answer) under the same load, with its CPU per request. A lead can never be
-    cheaper than this, so it bounds what any change to the intake path can reach on this machine."""
+    """The server's ceiling for its lightest real endpoint: ``GET /api/v1/me`` (token authentication, one query
+    for the user's teams, a small JSON answer) under the same load, with its CPU per request: what a request
+    costs before any of the intake's work, next to what a lead costs."""
     meter = CpuMeter(server)
     meter.start()
     if use_wrk:

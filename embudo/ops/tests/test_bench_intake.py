@@ -64,7 +64,7 @@ def test_bench_intake_api_small(tmp_path: Path, database_url: str) -> None:
     assert cpu["total"] == pytest.approx(cpu["web"] + cpu["database"], abs=0.011)  # each is rounded on its own
     assert figures["cpu_budget_ms_per_lead"] == pytest.approx((os.cpu_count() or 1) * 1000 / 300, abs=0.01)
     assert 0 < figures["machine_busy_pct"] <= 100
-    # The floor: the no-op authenticated request on the same server, cheaper than a lead.
+    # The floor: the lightest real endpoint on the same server, cheaper than a lead.
     floor = figures["floor"]
     assert floor["path"] == "/api/v1/me" and floor["requests_per_s"] > figures["leads_per_s"]
     assert 0 < floor["cpu_ms_per_request_total"] < cpu["total"]

@@ -9,7 +9,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from embudo.bench import report
 
-# The floor: a no-op authenticated request on the same server, what no lead can be cheaper than.
+# The floor: the lightest real endpoint on the same server, what a request costs before the intake's work.
 FLOOR_HELP = "Seconds of the floor: GET /api/v1/me on the same server (0: skip)."
 
 
