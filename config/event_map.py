@@ -10,9 +10,10 @@ from typing import Any
 
 EVENT_SUBSCRIBERS: dict[str, list[str]] = {
     # Leads created outside intake (by hand in the UI) get their fit score here.
-    "leads.LeadCreated": ["leads.refresh_company_stats", "scoring.rescore_lead"],
+    # (A company's lead counts follow its leads through triggers and a periodic drain: leads.drain_company_stats.)
+    "leads.LeadCreated": ["scoring.rescore_lead"],
     # An edit may change fit (rescore) or be the rep's first touch (SLA).
-    "leads.LeadUpdated": ["leads.refresh_company_stats", "scoring.rescore_lead", "routing.on_lead_updated"],
+    "leads.LeadUpdated": ["scoring.rescore_lead", "routing.on_lead_updated"],
     # Intake scores and routes in its own transaction (speed-to-lead); nothing left to react to.
     "capture.LeadCaptured": [],
     "dedupe.LeadsMerged": ["scoring.rescore_lead"],
@@ -41,8 +42,7 @@ EVENT_SUBSCRIBERS: dict[str, list[str]] = {
 # fetch/run/finish cycle: scoring publishes a GradeChanged for every grade move (cold ↔ warm ↔ hot), hundreds a
 # second while tracked activity flows in, and routing reacts to the moves into "hot" alone; intake scores the
 # leads it creates or merges into in its own transaction (so do imports), so rescore_lead is for the other
-# writers; a company's counts move only for a lead filed under one or moved to another; a rep's first touch
-# is a status change.
+# writers; a rep's first touch is a status change.
 Condition = str | tuple[str, str] | Callable[[Mapping[str, Any]], bool]
 
 
@@ -59,9 +59,7 @@ def _not_scored(payload: Mapping[str, Any]) -> bool:
 
 ONLY_WHEN: dict[tuple[str, str], Condition] = {
     ("scoring.GradeChanged", "routing.on_grade_changed"): "became_hot",
-    ("leads.LeadCreated", "leads.refresh_company_stats"): "company_id",
     ("leads.LeadCreated", "scoring.rescore_lead"): ("channel", "manual"),
-    ("leads.LeadUpdated", "leads.refresh_company_stats"): _changes("company_id"),
     ("leads.LeadUpdated", "scoring.rescore_lead"): _not_scored,
     ("leads.LeadUpdated", "routing.on_lead_updated"): _changes("status"),
 }

@@ -451,7 +451,7 @@ def seed(
 
         t0 = time.perf_counter()
         if new_leads:
-            # What leads.refresh_company_stats would have computed.
+            # What leads.services.drain_company_stats computes (its triggers are off here: replica role).
             _execute(
                 """
                 UPDATE leads_company c SET lead_count = s.n, last_lead_at = s.last

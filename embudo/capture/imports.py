@@ -1190,32 +1190,12 @@ def _apply(job: ImportJob, stage: str, summary: ImportSummary) -> tuple[int, int
     return inserted, int(row[0]) - inserted, int(row[1])
 
 
-def _refresh_company_stats(run: Callable[..., int], now: Any) -> None:
-    """Set-based ``leads.refresh_company_stats`` for the batch, incrementally: the companies' counts
-    grow by the leads this batch linked to them (new leads, and matched leads that had no company),
-    which recounting them would give without scanning every lead of every touched company per batch."""
-    run("reactions", """
-        UPDATE leads_company c SET lead_count = c.lead_count + x.n,
-               last_lead_at = CASE WHEN c.last_lead_at IS NULL OR x.last > c.last_lead_at THEN x.last
-                                   ELSE c.last_lead_at END
-        FROM (SELECT y.company_id, count(*) AS n, max(y.created_at) AS last
-              FROM (SELECT t.company_id, %s::timestamptz AS created_at FROM import_target t
-                    WHERE t.new_id IS NOT NULL AND t.company_id IS NOT NULL
-                    UNION ALL
-                    SELECT u.company_id, u.lead_created_at FROM import_update u
-                    WHERE u.changes ? 'company_id') y
-              GROUP BY y.company_id) x
-        WHERE c.id = x.company_id
-    """, [now])  # fmt: skip
-
-
 # Subscribers (config/event_map.py) that have a set-based equivalent for a whole import.
 def _handled_by_apply_scoring_and_routing(run: Callable[..., int], now: Any) -> None:
     del run, now
 
 
 BULK_REACTIONS: dict[str, Callable[[Callable[..., int], Any], None]] = {
-    "leads.refresh_company_stats": _refresh_company_stats,
     "scoring.rescore_lead": _handled_by_apply_scoring_and_routing,
     "routing.on_lead_updated": _handled_by_apply_scoring_and_routing,
 }

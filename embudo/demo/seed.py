@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models.functions import Lower
 from faker import Faker
 
@@ -29,6 +29,7 @@ from embudo.demo import catalog
 from embudo.demo.catalog import Region
 from embudo.followups import demo as followups_demo
 from embudo.interactions import demo as interactions_demo
+from embudo.leads import services as leads_services
 from embudo.leads.models import Company, Lead
 from embudo.notifications import demo as notifications_demo
 from embudo.pipeline import demo as pipeline_demo
@@ -368,18 +369,8 @@ def load_demo_data(
         for type_, when, actor_id, payload in plan.events
     ]
     DomainEvent.objects.bulk_create(events, batch_size=2000)
-    if new_plans:
-        # What leads.refresh_company_stats would have computed for every touched company.
-        with connection.cursor() as cursor:
-            cursor.execute(
-                """
-                UPDATE leads_company c SET lead_count = s.n, last_lead_at = s.last
-                FROM (SELECT company_id, count(*) AS n, max(created_at) AS last FROM leads_lead
-                      WHERE company_id IS NOT NULL GROUP BY company_id) s
-                WHERE c.id = s.company_id AND c.id = ANY(%s)
-                """,
-                [list(company_ids.values())],
-            )
+    # The leads' triggers queued their companies: count them now, not at the worker's first drain.
+    leads_services.drain_company_stats()
     ensure_demo_forms(team_ids)
     seed_contexts(users=users)
     result = DemoResult(

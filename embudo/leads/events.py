@@ -14,7 +14,7 @@ class LeadCreated(Event):
     source: str = ""
     channel: str = ""
     fields: dict[str, Any] = dataclasses.field(default_factory=dict)
-    # The company the lead was filed under (None: no company, e.g. a free-mail address): its counts move.
+    # The company the lead was filed under (None: no company, e.g. a free-mail address).
     company_id: int | None = None
 
 

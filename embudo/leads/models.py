@@ -289,3 +289,26 @@ class OwnerLoad(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id}: {self.open_leads}"
+
+
+class CompanyStatsPending(models.Model):
+    """A company whose ``lead_count`` and ``last_lead_at`` must be recounted: one append-only row per company
+    touched by a statement on ``leads_lead``, written by triggers (migration 0013).
+
+    Why not a job per captured lead: each recounted every lead of the company (O(company leads) on the worker
+    for every lead; a customer domain with 100k leads would cost ~50 ms per captured lead), and cost the intake
+    transaction a job row, its procrastinate event and NOTIFY. Why not an increment in the trigger: every lead
+    of one company would then wait for the company row's lock until the previous capture commits.
+    Appending takes no lock, and ``leads.services.drain_company_stats`` (a periodic job, every few seconds)
+    recounts each pending company once, however many leads it received meanwhile.
+
+    Storage, like :class:`OwnerLoad`: every writer (ORM, raw SQL, the import's bulk statements, deletions,
+    merges) is covered without knowing it exists.
+    """
+
+    id = models.BigAutoField(primary_key=True)
+    # No foreign key: a deleted company's rows are harmless (the recount updates nothing) and must not block it.
+    company_id = models.BigIntegerField()
+
+    def __str__(self) -> str:
+        return str(self.company_id)

@@ -57,6 +57,9 @@ class CompanyOut(Schema):
     industry: str
     size: str
     country: str
+    # Every lead of the company, recounted by the worker a few seconds after a change (not per visibility).
+    lead_count: int
+    last_lead_at: datetime | None
 
 
 class LeadOut(Schema):

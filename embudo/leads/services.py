@@ -7,7 +7,6 @@ from collections.abc import Mapping
 from typing import Any
 
 from django.db import IntegrityError, connection, router, transaction
-from django.db.models import Count, Max
 from django.db.models.sql import InsertQuery
 
 from embudo.accounts import selectors as accounts_selectors
@@ -172,13 +171,50 @@ def add_note(*, actor: User, lead_id: int, text: str) -> None:
     core_events.publish(NoteAdded(lead_id=lead_id, actor_id=actor.pk, text=text))
 
 
-def refresh_company_stats(*, lead_id: int) -> None:
-    """Recount the leads of the lead's company (idempotent; safe to run twice)."""
-    company_id = Lead.objects.filter(pk=lead_id).values_list("company_id", flat=True).first()
-    if company_id is None:
-        return
-    stats = Lead.objects.filter(company_id=company_id).aggregate(count=Count("id"), last=Max("created_at"))
-    Company.objects.filter(pk=company_id).update(lead_count=stats["count"], last_lead_at=stats["last"])
+COMPANY_STATS_BATCH = 10_000  # pending rows drained per transaction
+
+_DRAIN_COMPANY_STATS = """
+    WITH drained AS (
+        DELETE FROM leads_companystatspending
+        WHERE id IN (SELECT id FROM leads_companystatspending ORDER BY id LIMIT %s)
+        RETURNING company_id
+    ), counted AS (
+        SELECT d.company_id, count(l.id) AS n, max(l.created_at) AS last
+        FROM (SELECT DISTINCT company_id FROM drained) d
+        LEFT JOIN leads_lead l ON l.company_id = d.company_id
+        GROUP BY d.company_id
+    ), updated AS (  -- runs although unreferenced: PostgreSQL executes every data-modifying CTE
+        UPDATE leads_company c SET lead_count = counted.n, last_lead_at = counted.last
+        FROM counted
+        WHERE c.id = counted.company_id AND (c.lead_count, c.last_lead_at) IS DISTINCT FROM (counted.n, counted.last)
+    )
+    SELECT count(*) FROM drained
+"""
+
+
+def drain_company_stats(*, batch_size: int = COMPANY_STATS_BATCH) -> int:
+    """Recount ``lead_count`` and ``last_lead_at`` of the companies queued in ``leads_companystatspending``
+    (by triggers on ``leads_lead``), each once however many rows it has; return the rows drained.
+
+    Exact without locking the leads: the delete and the recount are one statement, so they share one snapshot.
+    A queued row it can see was committed with its lead change, which the recount sees too; a row committed
+    later stays for the next drain. Drains never overlap (a transaction-level advisory lock; a drain that finds
+    one running leaves the rows to it and to the next run): an older snapshot's recount must not overwrite a
+    newer one's. Idempotent and safe to retry.
+    """
+    drained = 0
+    while True:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("SELECT pg_try_advisory_xact_lock(hashtext('leads.company_stats'))")
+            row = cursor.fetchone()
+            if row is None or not row[0]:
+                return drained
+            cursor.execute(_DRAIN_COMPANY_STATS, [batch_size])
+            row = cursor.fetchone()
+        batch = int(row[0]) if row else 0
+        drained += batch
+        if batch < batch_size:
+            return drained
 
 
 # --- Intake (called by the capture context, inside its transaction) ---------------------------

@@ -18,7 +18,7 @@ from embudo.capture import selectors, services
 from embudo.capture.models import ConsentRecord, LeadAttribution, Submission
 from embudo.core.models import DomainEvent
 from embudo.leads import services as leads_services
-from embudo.leads.models import Company, Lead
+from embudo.leads.models import Company, CompanyStatsPending, Lead
 
 pytestmark = pytest.mark.django_db
 
@@ -101,16 +101,15 @@ def test_same_email_merges_with_200_and_keeps_known_values(api: Api) -> None:
     assert update.payload["scored"] is True
     jobs = ProcrastinateJob.objects.filter(args__event_id=update.pk)
     assert not jobs.exists(), list(jobs.values_list("task_name", flat=True))
-    # The creation queued the company's recount only (scored at intake: no rescoring job).
+    # The creation queued no job either: scored at intake, and the company's counts follow through the
+    # triggers' pending rows (leads.drain_company_stats), not a job per lead.
     created = DomainEvent.objects.get(lead_id=lead.pk, type="leads.LeadCreated")
     assert created.payload["company_id"] == lead.company_id is not None
-    jobs = ProcrastinateJob.objects.filter(args__event_id=created.pk)
-    assert list(jobs.values_list("task_name", flat=True)) == ["leads.refresh_company_stats"]
-    # A free-mail address files the lead under no company: nothing to recount, no job at all.
-    free = api.post({"email": "luis@gmail.com", "first_name": "Luis"}).json()
-    created = DomainEvent.objects.get(lead_id=free["id"], type="leads.LeadCreated")
-    assert created.payload["company_id"] is None
     assert not ProcrastinateJob.objects.filter(args__event_id=created.pk).exists()
+    assert list(CompanyStatsPending.objects.values_list("company_id", flat=True)) == [lead.company_id]
+    leads_services.drain_company_stats()
+    company = Company.objects.get(pk=lead.company_id)
+    assert (company.lead_count, company.last_lead_at) == (1, lead.created_at)
 
 
 def test_phone_alone_matches_an_existing_lead(api: Api) -> None:

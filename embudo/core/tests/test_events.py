@@ -39,11 +39,15 @@ def test_rollback_discards_event_and_jobs() -> None:
 
 
 @pytest.mark.django_db(transaction=True)
-def test_real_worker_runs_subscriber_job(empty_job_queue: None) -> None:
+def test_real_worker_runs_subscriber_and_periodic_jobs(empty_job_queue: None) -> None:
     company = CompanyFactory.create(name="Acme", domain="acme.example")
     for email in ("a@acme.example", "b@acme.example"):
         lead_services.create_lead_from_intake(values={"email": email}, channel="api", source="api",
                                               company_id=company.pk)  # fmt: skip
+    # A lead created by hand: its LeadCreated gets a subscriber job (scoring.rescore_lead).
+    lead_services.create_lead(actor=None, data={"email": "c@example.es", "first_name": "Carmen"})
+    # What the worker's periodic deferrer queues every few seconds.
+    procrastinate_app.configure_task("leads.drain_company_stats").defer(timestamp=0)
     connection.close()
 
     with procrastinate_app.replace_connector(procrastinate_app.connector.get_worker_connector()) as worker_app:  # type: ignore[attr-defined]
@@ -52,8 +56,8 @@ def test_real_worker_runs_subscriber_job(empty_job_queue: None) -> None:
     company = Company.objects.get(pk=company.pk)
     assert company.lead_count == 2
     assert company.last_lead_at is not None
-    statuses = set(ProcrastinateJob.objects.values_list("status", flat=True))
-    assert statuses == {"succeeded"}
+    jobs = dict(ProcrastinateJob.objects.values_list("task_name", "status"))
+    assert jobs == {"scoring.rescore_lead": "succeeded", "leads.drain_company_stats": "succeeded"}
 
 
 def test_publish_many_records_the_events_in_order_and_defers_their_jobs() -> None:
@@ -61,7 +65,7 @@ def test_publish_many_records_the_events_in_order_and_defers_their_jobs() -> Non
     from embudo.leads.events import LeadCreated
 
     sent = [
-        LeadCreated(lead_id=100 + i, fields={"email": f"n{i}@example.es", "note": "ñandú ✓"}, company_id=9)
+        LeadCreated(lead_id=100 + i, fields={"email": f"n{i}@example.es", "note": "ñandú ✓"}, channel="manual")
         for i in range(5)
     ]
     ids = events.publish_many(sent)
@@ -72,7 +76,7 @@ def test_publish_many_records_the_events_in_order_and_defers_their_jobs() -> Non
         (100 + i, "leads.LeadCreated", f"n{i}@example.es") for i in range(5)
     ]
     assert stored[0].payload["fields"]["note"] == "ñandú ✓"
-    jobs = ProcrastinateJob.objects.filter(task_name="leads.refresh_company_stats").order_by("id")
+    jobs = ProcrastinateJob.objects.filter(task_name="scoring.rescore_lead").order_by("id")
     assert [job.args for job in jobs] == [{"event_id": i} for i in ids]
     assert events.publish_many([]) == []
 
@@ -88,15 +92,9 @@ def test_a_subscriber_narrowed_by_only_when_gets_the_events_with_the_flag() -> N
     # A (key, value) condition: only a lead created by hand needs the rescoring job (intake and imports score
     # the leads they create in their own transaction).
     assert events.subscribers_of("leads.LeadCreated", payload={"channel": "manual", "company_id": 7}) == [
-        "leads.refresh_company_stats",
-        "scoring.rescore_lead",
+        "scoring.rescore_lead"
     ]
-    assert events.subscribers_of("leads.LeadCreated", payload={"channel": "api", "company_id": 7}) == [
-        "leads.refresh_company_stats"
-    ]
-    # A lead without a company (a free-mail address) moves no company's counts.
-    assert events.subscribers_of("leads.LeadCreated", payload={"channel": "api", "company_id": None}) == []
-    assert events.subscribers_of("leads.LeadCreated", payload={"channel": "manual"}) == ["scoring.rescore_lead"]
+    assert events.subscribers_of("leads.LeadCreated", payload={"channel": "api", "company_id": 7}) == []
     # Conditions as functions of the payload: LeadUpdated's subscribers react to the changes they care about.
     edit = {"changes": {"city": ["", "Madrid"]}}
     assert events.subscribers_of("leads.LeadUpdated", payload=edit) == ["scoring.rescore_lead"]
@@ -138,21 +136,21 @@ def _defer_statements(queries: Any) -> int:
 
 def test_jobs_deferred_together_go_in_one_statement_at_the_end_of_the_block() -> None:
     with CaptureQueriesContext(connection) as queries, core_events.deferring_together():
-        core_events.defer_jobs([core_events.JobToDefer("leads.refresh_company_stats", {"event_id": 1})])
+        core_events.defer_jobs([core_events.JobToDefer("scoring.rescore_lead", {"event_id": 1})])
         with core_events.deferring_together():  # a nested block joins the outer one
-            core_events.defer_jobs([core_events.JobToDefer("leads.refresh_company_stats", {"event_id": 2})])
-        core_events.defer_jobs([core_events.JobToDefer("leads.refresh_company_stats", {"event_id": 3})])
+            core_events.defer_jobs([core_events.JobToDefer("scoring.rescore_lead", {"event_id": 2})])
+        core_events.defer_jobs([core_events.JobToDefer("scoring.rescore_lead", {"event_id": 3})])
         assert _defer_statements(queries) == 0 and not ProcrastinateJob.objects.exists()
     assert _defer_statements(queries) == 1
     assert sorted(j.args["event_id"] for j in ProcrastinateJob.objects.all()) == [1, 2, 3]
-    core_events.defer_jobs([core_events.JobToDefer("leads.refresh_company_stats", {"event_id": 4})])
+    core_events.defer_jobs([core_events.JobToDefer("scoring.rescore_lead", {"event_id": 4})])
     assert ProcrastinateJob.objects.count() == 4  # outside a block: at once
 
 
 def test_a_block_that_raises_defers_nothing() -> None:
     with pytest.raises(RuntimeError), core_events.deferring_together():
-        core_events.defer_jobs([core_events.JobToDefer("leads.refresh_company_stats", {"event_id": 1})])
+        core_events.defer_jobs([core_events.JobToDefer("scoring.rescore_lead", {"event_id": 1})])
         raise RuntimeError("boom")
     assert not ProcrastinateJob.objects.exists()
-    core_events.defer_jobs([core_events.JobToDefer("leads.refresh_company_stats", {"event_id": 2})])
+    core_events.defer_jobs([core_events.JobToDefer("scoring.rescore_lead", {"event_id": 2})])
     assert ProcrastinateJob.objects.count() == 1  # the failed block left nothing pending behind

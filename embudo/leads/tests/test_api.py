@@ -15,6 +15,7 @@ from embudo.accounts.models import Role, Team, User
 from embudo.accounts.tests.factories import TeamFactory, UserFactory
 from embudo.core.models import DomainEvent
 from embudo.core.pagination import encode_cursor
+from embudo.leads import services as leads_services
 from embudo.leads.models import Lead
 from embudo.leads.tests.factories import CompanyFactory, LeadFactory
 
@@ -340,6 +341,18 @@ def test_detail_includes_timeline_newest_first(admin: Api) -> None:
     ]
     assert body["timeline"][0]["payload"]["changes"] == {"status": ["new", "working"]}
     assert body["timeline"][0]["actor_id"] == admin.user.pk
+
+
+def test_detail_shows_the_company_and_its_lead_counts_after_the_drain(admin: Api) -> None:
+    first = admin.post(URL, {"email": "ana@acme-iberia.es", "first_name": "Ana"}).json()
+    admin.post(URL, {"email": "leo@acme-iberia.es", "first_name": "Leo"})
+    company = admin.get(f"{URL}/{first['id']}").json()["company"]
+    assert (company["domain"], company["lead_count"]) == ("acme-iberia.es", 0)  # the worker's drain has not run
+    leads_services.drain_company_stats()
+    company = admin.get(f"{URL}/{first['id']}").json()["company"]
+    newest = Lead.objects.filter(company_id=company["id"]).latest("created_at").created_at
+    assert company["lead_count"] == 2
+    assert company["last_lead_at"].startswith(newest.strftime("%Y-%m-%dT%H:%M:%S.%f")[:23])  # JSON has milliseconds
 
 
 # --- bad input (creation through intake is tested in embudo/capture/tests/test_api.py) --------

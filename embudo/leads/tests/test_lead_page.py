@@ -15,6 +15,7 @@ from embudo.accounts.models import Role
 from embudo.accounts.tests.factories import TeamFactory, UserFactory
 from embudo.core.models import DomainEvent
 from embudo.leads import selectors, views
+from embudo.leads import services as leads_services
 from embudo.leads.models import Lead
 from embudo.leads.templatetags.lead_page import tel_url, whatsapp_url
 from embudo.leads.tests.factories import CompanyFactory, LeadFactory
@@ -66,6 +67,18 @@ def test_page_header_has_contact_actions_and_chips(rep_client: Client, lead: Lea
     # The header, timeline and record card refresh on every panel's event and on this page's own edits.
     for event in ("interactions-changed", "pipeline-changed", "tasks-changed", "lead-changed"):
         assert f"{event} from:body" in html
+
+
+def test_company_card_shows_the_company_lead_counts(rep_client: Client, rep: Any, lead: Lead) -> None:
+    rep.language = "es"
+    rep.save(update_fields=["language"])
+    company = CompanyFactory(name="Acme Iberia", domain="acme-iberia.es")
+    Lead.objects.filter(pk=lead.pk).update(company=company)
+    LeadFactory(company=company)
+    leads_services.drain_company_stats()
+    html = rep_client.get(reverse("leads:detail", args=[lead.pk])).content.decode()
+    assert "<dt>Clientes potenciales de esta empresa</dt><dd>2</dd>" in html
+    assert "<dt>Último cliente potencial</dt>" in html
 
 
 def test_header_fragment(rep_client: Client, lead: Lead) -> None:

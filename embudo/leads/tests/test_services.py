@@ -14,7 +14,7 @@ from embudo.core.models import DomainEvent
 from embudo.leads import services
 from embudo.leads.exceptions import DuplicateLead, InvalidLead, LeadNotFound, OwnerNotAllowed
 from embudo.leads.models import Lead
-from embudo.leads.tests.factories import CompanyFactory, LeadFactory
+from embudo.leads.tests.factories import LeadFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -107,21 +107,6 @@ def test_add_note_validates_text(text: str) -> None:
     with pytest.raises(InvalidLead):
         services.add_note(actor=admin, lead_id=lead.pk, text=text)
     assert not DomainEvent.objects.exists()
-
-
-def test_refresh_company_stats_is_idempotent() -> None:
-    company = CompanyFactory.create()
-    leads = LeadFactory.create_batch(3, company=company)
-    services.refresh_company_stats(lead_id=leads[0].pk)
-    services.refresh_company_stats(lead_id=leads[0].pk)
-    company.refresh_from_db()
-    assert company.lead_count == 3
-    assert company.last_lead_at == max(lead.created_at for lead in leads)
-
-
-def test_refresh_company_stats_of_a_lead_without_company_does_nothing() -> None:
-    services.refresh_company_stats(lead_id=LeadFactory.create().pk)
-    services.refresh_company_stats(lead_id=999_999)
 
 
 @pytest.mark.django_db(transaction=True)

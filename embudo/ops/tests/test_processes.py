@@ -16,6 +16,7 @@ from urllib.parse import quote
 
 import pytest
 from django.db import connection
+from procrastinate.contrib.django.models import ProcrastinateJob
 
 from embudo.accounts import services as accounts_services
 from embudo.leads.models import Company, Lead
@@ -108,12 +109,16 @@ def test_serve_and_worker_process_an_api_lead_end_to_end(running_processes: str)
     )
     assert status == 201, body
     lead_id = int(str(body["id"]))
-    Lead.objects.filter(pk=lead_id).update(company=company)
-    # A second write publishes LeadUpdated, whose job recounts the company's leads in the worker.
-    status, body = _request(f"{base}/api/v1/leads/{lead_id}", method="PATCH", token=token, body={"job_title": "CTO"})
+    assert Lead.objects.get(pk=lead_id).company_id == company.pk  # filed under it by the email's domain
+    # A second write publishes LeadUpdated, whose job (routing's first-touch check) the worker runs.
+    status, body = _request(f"{base}/api/v1/leads/{lead_id}", method="PATCH", token=token, body={"status": "working"})
     assert status == 200, body
-
+    # The worker's periodic drain (every 5 s) recounts the company: no job per captured lead.
     _wait_for(lambda: Company.objects.get(pk=company.pk).lead_count == 1)
+    # The worker deletes the jobs that succeed (embudo worker's --delete-jobs successful): the routing job,
+    # deferred with the PATCH, goes away, and nothing failed.
+    _wait_for(lambda: not ProcrastinateJob.objects.filter(task_name="routing.on_lead_updated").exists())
+    assert not ProcrastinateJob.objects.filter(status="failed").exists()
 
 
 def test_serve_closes_a_keep_alive_connection_after_its_quota_of_requests(running_processes: str) -> None:
