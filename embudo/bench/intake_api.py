@@ -527,6 +527,9 @@ def run(
     do_cleanup: bool = True,
     floor_seconds: float = 10.0,
 ) -> Outcome:
+    from embudo.bench import routing
+
+    routing.ensure_migrated()  # a bench database seeded by an earlier version lacks the newer tables
     token = bench_token()
     port = port or free_port()
     settle()
