@@ -15,7 +15,7 @@ from django.db import connection
 
 from embudo.bench import intake_api
 from embudo.capture.models import Submission
-from embudo.leads.models import Lead
+from embudo.leads.models import CompanyStatsPending, Lead
 
 
 def _figures(path: Path, name: str) -> dict[str, Any]:
@@ -46,6 +46,7 @@ def test_bench_import_small(tmp_path: Path, settings: Any) -> None:
     assert figures["created"] + figures["merged"] + figures["rejected"] == 200
     assert figures["rejected"] > 0 and "insert_leads" in figures["phases_s"]
     assert Lead.objects.count() == 0 and Submission.objects.count() == 0  # cleaned up
+    assert not CompanyStatsPending.objects.exists()  # and the companies it touched recounted
 
 
 @pytest.mark.django_db(transaction=True)
