@@ -20,6 +20,7 @@ class LeadListQuery(Schema):
     owner_id: int | None = None
     unassigned: bool = False
     team_id: int | None = None
+    company_id: int | None = None
     lifecycle_stage: str = ""
     status: str = ""
     grade: str = ""

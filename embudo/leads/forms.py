@@ -72,6 +72,8 @@ class LeadFilterForm(forms.Form):
     owner = forms.ChoiceField(
         label=_("Owner"), required=False, choices=[("", _("Anyone")), ("me", _("Me")), ("none", _("Unassigned"))]
     )
+    # Set by the company card's link on the lead page ("Leads from this company"); shown as a removable chip.
+    company = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
     sort = forms.ChoiceField(
         label=_("Sort"),
         required=False,

@@ -40,6 +40,7 @@ class LeadFilters:
     grade: str = ""
     source: str = ""
     country: str = ""
+    company_id: int | None = None
     sort: str = DEFAULT_SORT
     extra: dict[str, str] = field(default_factory=dict)
 
@@ -70,6 +71,8 @@ def filter_leads(leads: QuerySet[Lead], filters: LeadFilters) -> QuerySet[Lead]:
         leads = leads.filter(owner_id__isnull=True)
     if filters.team_id is not None:
         leads = leads.filter(team_id=filters.team_id)
+    if filters.company_id is not None:
+        leads = leads.filter(company_id=filters.company_id)
     for name in ("lifecycle_stage", "status", "grade", "source", "country"):
         value = getattr(filters, name)
         if value:
@@ -148,6 +151,10 @@ def actor_names(events: list[DomainEvent]) -> dict[int, str]:
     if not ids:
         return {}
     return {u.pk: u.display_name for u in User.objects.filter(pk__in=ids).only("id", "full_name", "email")}
+
+
+def get_company(company_id: int) -> Company | None:
+    return Company.objects.filter(pk=company_id).first()
 
 
 def list_companies(search: str = "", limit: int = 20) -> list[Company]:

@@ -60,6 +60,7 @@ def _filters_from(form: LeadFilterForm, user: User) -> selectors.LeadFilters:
         grade=data.get("grade", ""),
         owner_id=user.pk if owner == "me" else None,
         unassigned=owner == "none",
+        company_id=data.get("company"),
         sort=data.get("sort") or selectors.DEFAULT_SORT,
     )
 
@@ -76,7 +77,16 @@ def lead_list(request: HttpRequest) -> HttpResponse:
         page = selectors.list_leads_visible_to(user, filters=filters, limit=PAGE_SIZE)
     query = request.GET.copy()
     query.pop("cursor", None)
-    context = {"form": form, "page": page, "query": query.urlencode(), "filters": filters}
+    without_company = query.copy()
+    without_company.pop("company", None)
+    context = {
+        "form": form,
+        "page": page,
+        "query": query.urlencode(),
+        "filters": filters,
+        "company": selectors.get_company(filters.company_id) if filters.company_id is not None else None,
+        "query_without_company": without_company.urlencode(),
+    }
     template = "leads/partials/_lead_rows.html" if request.htmx and request.GET.get("cursor") else "leads/list.html"  # type: ignore[attr-defined]
     if request.htmx and not request.GET.get("cursor") and request.htmx.target == "lead-results":  # type: ignore[attr-defined]
         template = "leads/partials/_lead_results.html"

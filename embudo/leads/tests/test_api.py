@@ -352,6 +352,10 @@ def test_detail_shows_the_company_and_its_lead_counts_after_the_drain(admin: Api
     company = admin.get(f"{URL}/{first['id']}").json()["company"]
     newest = Lead.objects.filter(company_id=company["id"]).latest("created_at").created_at
     assert company["lead_count"] == 2
+    # The company's leads, by the list's company filter.
+    admin.post(URL, {"email": "eva@globex.es", "first_name": "Eva"})
+    listed = admin.get(f"{URL}?company_id={company['id']}").json()["items"]
+    assert sorted(item["first_name"] for item in listed) == ["Ana", "Leo"]
     assert company["last_lead_at"].startswith(newest.strftime("%Y-%m-%dT%H:%M:%S.%f")[:23])  # JSON has milliseconds
 
 

@@ -77,8 +77,17 @@ def test_company_card_shows_the_company_lead_counts(rep_client: Client, rep: Any
     LeadFactory(company=company)
     leads_services.drain_company_stats()
     html = rep_client.get(reverse("leads:detail", args=[lead.pk])).content.decode()
-    assert "<dt>Clientes potenciales de esta empresa</dt><dd>2</dd>" in html
+    link = f'<a href="/leads/?company={company.pk}">2</a>'
+    assert f"<dt>Clientes potenciales de esta empresa</dt><dd>{link}</dd>" in html
     assert "<dt>Último cliente potencial</dt>" in html
+    # The link lists the company's leads the rep can see, with the filter shown and removable.
+    LeadFactory(owner=rep, company=CompanyFactory(name="Globex"), first_name="Otra")
+    LeadFactory(owner=rep, first_name="Sinempresa")
+    listed = rep_client.get(f"/leads/?company={company.pk}&sort=-created").content.decode()
+    assert "Marta" in listed and "Otra" not in listed and "Sinempresa" not in listed
+    assert "Empresa: <strong>Acme Iberia</strong>" in listed
+    assert '<a href="/leads/?sort=-created"' in listed and 'aria-label="Quitar este filtro"' in listed
+    assert "Otra" in rep_client.get("/leads/").content.decode()
 
 
 def test_header_fragment(rep_client: Client, lead: Lead) -> None:
