@@ -113,3 +113,28 @@ def test_rep_edits_the_phone_filters_the_timeline_and_loads_older(
     page.locator("#card-contact form").wait_for()
     assert _no_horizontal_scroll(page)
     assert serious_accessibility_violations(page) == []
+
+
+def test_rep_follows_the_company_card_to_the_company_leads(page: Any, live_server: Any) -> None:
+    from embudo.leads.tests.factories import CompanyFactory, LeadFactory
+
+    team = TeamFactory(name="Sur", slug="sur")
+    rep = UserFactory(email="rita@example.com", full_name="Rita Rep", role=Role.SALES_REP, teams=[team])
+    acme = CompanyFactory(name="Acme Iberia", domain="acme-iberia.es")
+    marta = LeadFactory(first_name="Marta", last_name="Gómez", owner=rep, team=team, company=acme)
+    LeadFactory(first_name="Pablo", last_name="Ruiz", owner=rep, team=team, company=acme)
+    LeadFactory(first_name="Otra", last_name="Empresa", owner=rep, team=team, company=CompanyFactory(name="Globex"))
+    services.drain_company_stats()  # what the worker's periodic job does within seconds
+
+    log_in(page, live_server.url, "rita@example.com")
+    page.goto(f"{live_server.url}/leads/{marta.pk}/")
+    card = page.locator("#card-company")
+    card.get_by_role("link", name="2").click()
+    page.wait_for_url(f"**/leads/?company={acme.pk}")
+    names = page.locator("#lead-results").inner_text()
+    assert "Marta" in names and "Pablo" in names and "Otra" not in names
+    assert "Acme Iberia" in page.locator(".filters__chip").inner_text()
+    assert serious_accessibility_violations(page) == []
+    page.get_by_role("link", name="Remove this filter").click()
+    page.wait_for_url(f"{live_server.url}/leads/")
+    assert "Otra" in page.locator("#lead-results").inner_text()
