@@ -499,7 +499,7 @@ def normalize_row(fields: Mapping[str, str], custom: Mapping[str, str], *, defau
     """One mapped row through normalization, validation and enrichment.
 
     Equivalent to ``normalize.normalize_lead_fields`` + the checks and ``enrich.enrich`` of
-    ``capture.services._process`` (no form or browser language for imports), with caches.
+    ``capture.services.process_locked_submission`` (no form or browser language for imports), with caches.
     """
     values: dict[str, str] = {}
     errors: dict[str, list[str]] = {}

@@ -83,7 +83,7 @@ class LeadSummary:
 
 
 @dataclass(frozen=True)
-class _Processed:
+class Processed:
     """The lead a submission went into, and its new owner's (email, full name) when this intake's routing
     read them with the pool (the answer then needs no query for them)."""
 
@@ -107,8 +107,8 @@ class IntakeResult:
         return self.outcome == Outcome.CREATED
 
 
-def _result(
-    submission: Submission, *, duplicate_request: bool = False, processed: _Processed | None = None
+def intake_result(
+    submission: Submission, *, duplicate_request: bool = False, processed: Processed | None = None
 ) -> IntakeResult:
     lead = processed.lead if processed is not None else None
     return IntakeResult(
@@ -231,19 +231,19 @@ def process_submission(submission_id: int) -> IntakeResult:
         with transaction.atomic():
             submission = Submission.objects.select_for_update().get(pk=submission_id)
             if submission.status not in (SubmissionStatus.PENDING, SubmissionStatus.FAILED):
-                return _result(submission)
+                return intake_result(submission)
             with core_events.deferring_together():
-                processed = _process(submission)
-            return _result(submission, processed=processed)
+                processed = process_locked_submission(submission)
+            return intake_result(submission, processed=processed)
     except Exception as exc:
         logger.exception("intake processing failed", extra={"submission_id": submission_id})
         with transaction.atomic():
             submission = Submission.objects.select_for_update().get(pk=submission_id)
-            _mark_failed(submission, exc)
-        return _result(submission)
+            mark_failed(submission, exc)
+        return intake_result(submission)
 
 
-def _mark_failed(submission: Submission, exc: Exception) -> None:
+def mark_failed(submission: Submission, exc: Exception) -> None:
     """Record the error on the (locked or just inserted) submission and defer a retry with backoff."""
     submission.status = SubmissionStatus.FAILED
     submission.outcome, submission.lead_id, submission.reason, submission.errors = "", None, "", {}
@@ -274,24 +274,41 @@ def _finish(submission: Submission, *, status: str, reason: str = "", errors: Ma
         )
 
 
-def _process(submission: Submission) -> _Processed | None:
-    """Process a submission locked (or just inserted) by the caller; returns the lead it went into."""
+@dataclass(frozen=True)
+class PreparedSubmission:
+    """A submission normalized, validated and enriched: what matching and writing need (no query made)."""
+
+    submission: Submission
+    context: ProcessingContext
+    lead_input: mapping.LeadInput
+    values: dict[str, str]
+    info: enrich.Enrichment
+    company_domain: str
+    keys: normalize.MatchKeys
+
+
+@dataclass(frozen=True)
+class Rejection:
+    """How a submission ends without a lead (rejected or quarantined), decided before any query."""
+
+    status: str
+    reason: str
+    errors: dict[str, list[str]] = field(default_factory=dict)
+
+
+def prepare_submission(submission: Submission) -> PreparedSubmission | Rejection:
+    """Normalize → validate → enrich, in Python only (the single and the batch path share it)."""
     context = ProcessingContext(**{k: v for k, v in (submission.context or {}).items()
                                    if k in ProcessingContext.__dataclass_fields__})  # fmt: skip
     lead_input = mapping.lead_input_for(submission.channel, submission.payload)
     normalized = normalize.normalize_lead_fields(lead_input.fields, default_region=context.default_region or None)
     if normalized.errors:
-        _finish(submission, status=SubmissionStatus.REJECTED, reason="invalid",
-                errors={k: list(v) for k, v in normalized.errors.items()})  # fmt: skip
-        return None
+        return Rejection(SubmissionStatus.REJECTED, "invalid", {k: list(v) for k, v in normalized.errors.items()})
     values = dict(normalized.values)
     if context.quarantine_reason:
-        _finish(submission, status=SubmissionStatus.QUARANTINED, reason=context.quarantine_reason)
-        return None
+        return Rejection(SubmissionStatus.QUARANTINED, context.quarantine_reason)
     if not any(values.get(k) for k in ("email", "phone", "whatsapp_id", "first_name", "last_name")):
-        _finish(submission, status=SubmissionStatus.REJECTED, reason="no_contact",
-                errors={"email": ["Give an email, a phone or a name."]})  # fmt: skip
-        return None
+        return Rejection(SubmissionStatus.REJECTED, "no_contact", {"email": ["Give an email, a phone or a name."]})
     if values.get("whatsapp_id") and not values.get("phone"):
         values["phone"] = values["whatsapp_id"]
     info = enrich.enrich(values, accept_language=context.accept_language, form_language=context.language)
@@ -299,7 +316,60 @@ def _process(submission: Submission) -> _Processed | None:
                        ("email_domain_kind", info.email_domain_kind)):  # fmt: skip
         if value and not values.get(key):
             values[key] = value
-    company_domain = values.get("company_domain") or info.company_domain
+    return PreparedSubmission(submission=submission, context=context, lead_input=lead_input, values=values, info=info,
+                     company_domain=values.get("company_domain") or info.company_domain,
+                     keys=normalize.match_keys(values))  # fmt: skip
+
+
+def intake_changes(lead: Lead, prepared: PreparedSubmission, company_id: int | None) -> dict[str, Any]:
+    """Survivorship of a matched lead against the submission: the changes to write (maybe none)."""
+    existing = {k: str(getattr(lead, k) or "") for k in COMPARED_FIELDS}
+    changes: dict[str, Any] = survivorship.merge_values(existing, {k: v for k, v in prepared.values.items()
+                                                                   if k in COMPARED_FIELDS})  # fmt: skip
+    if company_id and not lead.company_id:
+        changes["company_id"] = company_id
+    custom_fields = prepared.lead_input.custom_fields
+    if custom_fields:
+        merged_custom = {**(lead.custom_fields or {}), **custom_fields}
+        if merged_custom != lead.custom_fields:
+            changes["custom_fields"] = merged_custom
+    return changes
+
+
+def touch_of(prepared: PreparedSubmission) -> attribution.Touch:
+    submission = prepared.submission
+    return attribution.touch_from(submission.channel, submission.payload, referrer=prepared.context.referrer,
+                                  landing_page=prepared.context.landing_page)  # fmt: skip
+
+
+def captured_event(
+    prepared: PreparedSubmission, *, lead_id: int, created: bool, touch: attribution.Touch
+) -> LeadCaptured:
+    submission, message = prepared.submission, prepared.lead_input.message
+    return LeadCaptured(
+        lead_id=lead_id,
+        actor_id=submission.actor_id,
+        submission_id=submission.pk,
+        channel=submission.channel,
+        created=created,
+        form_id=submission.form_id,
+        source=touch.source,
+        utm={k: getattr(touch, k) for k in attribution.UTM_KEYS if getattr(touch, k)},
+        fields=sorted(k for k in prepared.values if k in COMPARED_FIELDS),
+        enriched=list(prepared.info.filled),
+        summary={"message": message[:2000]} if message else {},
+    )
+
+
+def process_locked_submission(submission: Submission) -> Processed | None:
+    """Process a submission locked (or just inserted) by the caller; returns the lead it went into."""
+    prepared = prepare_submission(submission)
+    if isinstance(prepared, Rejection):
+        _finish(submission, status=prepared.status, reason=prepared.reason, errors=prepared.errors)
+        return None
+    context, lead_input, values, company_domain, keys = (
+        prepared.context, prepared.lead_input, prepared.values, prepared.company_domain, prepared.keys,
+    )  # fmt: skip
     company_id = (
         leads_services.ensure_company(
             domain_name=company_domain, name=values.get("company_name", ""), country=values.get("country", "")
@@ -307,7 +377,6 @@ def _process(submission: Submission) -> _Processed | None:
         if company_domain
         else None
     )
-    keys = normalize.match_keys(values)
     # One intake at a time per phone (email is serialized by its unique index): one lead per person.
     dedupe_services.lock_match_keys(phone=keys.phone or keys.whatsapp)
     lead = leads_selectors.find_lead_by_keys(email=keys.email, phone=keys.phone or keys.whatsapp)
@@ -333,21 +402,12 @@ def _process(submission: Submission) -> _Processed | None:
             dedupe_services.record_candidate(lead_id=lead.pk, other_id=fuzzy.lead_id, score=fuzzy.score,
                                              reasons=fuzzy.reasons)  # fmt: skip
     if not created:
-        existing = {k: str(getattr(lead, k) or "") for k in COMPARED_FIELDS}
-        changes: dict[str, Any] = survivorship.merge_values(existing, {k: v for k, v in values.items()
-                                                                       if k in COMPARED_FIELDS})  # fmt: skip
-        if company_id and not lead.company_id:
-            changes["company_id"] = company_id
-        if lead_input.custom_fields:
-            merged_custom = {**(lead.custom_fields or {}), **lead_input.custom_fields}
-            if merged_custom != lead.custom_fields:
-                changes["custom_fields"] = merged_custom
         lead = leads_services.apply_intake_changes(
-            lead_id=lead.pk, changes=changes, channel=submission.channel, actor_id=submission.actor_id
-        )
+            lead_id=lead.pk, changes=intake_changes(lead, prepared, company_id), channel=submission.channel,
+            actor_id=submission.actor_id,
+        )  # fmt: skip
     stored_at = clock.now()
-    touch = attribution.touch_from(submission.channel, submission.payload, referrer=context.referrer,
-                                   landing_page=context.landing_page)  # fmt: skip
+    touch = touch_of(prepared)
     _record_attribution(lead.pk, touch, submission)
     _record_consents(lead.pk, lead_input.consents, submission, values.get("language", ""))
     tracking_services.stitch_from_submission(lead_id=lead.pk, payload=submission.payload)
@@ -368,22 +428,7 @@ def _process(submission: Submission) -> _Processed | None:
     if score_change is not None:
         lead.score, lead.grade = score_change.score, score_change.grade
     scored_at = clock.now()
-    utm = {k: getattr(touch, k) for k in attribution.UTM_KEYS if getattr(touch, k)}
-    core_events.publish(
-        LeadCaptured(
-            lead_id=lead.pk,
-            actor_id=submission.actor_id,
-            submission_id=submission.pk,
-            channel=submission.channel,
-            created=created,
-            form_id=submission.form_id,
-            source=touch.source,
-            utm=utm,
-            fields=sorted(k for k in values if k in COMPARED_FIELDS),
-            enriched=list(info.filled),
-            summary={"message": lead_input.message[:2000]} if lead_input.message else {},
-        )
-    )
+    core_events.publish(captured_event(prepared, lead_id=lead.pk, created=created, touch=touch))
     _finish(submission, status=SubmissionStatus.PROCESSED, outcome=Outcome.CREATED if created else Outcome.MERGED,
             lead_id=lead.pk)  # fmt: skip
     # Routing last: a pool pick holds the pool's row lock until COMMIT (fairness), so every statement after it
@@ -394,10 +439,10 @@ def _process(submission: Submission) -> _Processed | None:
     )  # fmt: skip
     if routed is not None:
         lead.owner_id, lead.team_id = routed.owner_id, routed.team_id
-    return _Processed(lead, routed.owner_contact if routed is not None else None)
+    return Processed(lead, routed.owner_contact if routed is not None else None)
 
 
-_ATTRIBUTION_KEYS = ("channel", "source", "medium", "campaign", "term", "content", "referrer", "landing_page")
+ATTRIBUTION_KEYS = ("channel", "source", "medium", "campaign", "term", "content", "referrer", "landing_page")
 # First touch is written once; the last touch moves forward only (a replayed older submission keeps it).
 _UPSERT_ATTRIBUTION = """
     INSERT INTO capture_leadattribution (lead_id, {first}, first_at, {last}, last_at)
@@ -405,16 +450,16 @@ _UPSERT_ATTRIBUTION = """
     ON CONFLICT (lead_id) DO UPDATE SET {updates}, last_at = EXCLUDED.last_at
     WHERE capture_leadattribution.last_at <= EXCLUDED.last_at
 """.format(  # noqa: S608 - fixed column names; the values are parameters
-    first=", ".join(f"first_{k}" for k in _ATTRIBUTION_KEYS),
-    last=", ".join(f"last_{k}" for k in _ATTRIBUTION_KEYS),
-    values=", ".join(["%s"] * len(_ATTRIBUTION_KEYS)),
-    updates=", ".join(f"last_{k} = EXCLUDED.last_{k}" for k in _ATTRIBUTION_KEYS),
+    first=", ".join(f"first_{k}" for k in ATTRIBUTION_KEYS),
+    last=", ".join(f"last_{k}" for k in ATTRIBUTION_KEYS),
+    values=", ".join(["%s"] * len(ATTRIBUTION_KEYS)),
+    updates=", ".join(f"last_{k} = EXCLUDED.last_{k}" for k in ATTRIBUTION_KEYS),
 )
 
 
 def _record_attribution(lead_id: int, touch: attribution.Touch, submission: Submission) -> None:
     """First and last touch in one statement (``LeadAttribution`` is keyed by lead)."""
-    values = [getattr(touch, k) for k in _ATTRIBUTION_KEYS]
+    values = [getattr(touch, k) for k in ATTRIBUTION_KEYS]
     with connection.cursor() as cursor:
         cursor.execute(_UPSERT_ATTRIBUTION, [lead_id, *values, submission.received_at, *values, submission.received_at])
 
@@ -422,10 +467,15 @@ def _record_attribution(lead_id: int, touch: attribution.Touch, submission: Subm
 def _record_consents(
     lead_id: int, consents: tuple[mapping.ConsentInput, ...], submission: Submission, language: str
 ) -> None:
-    if not consents:
-        return
+    if consents:
+        ConsentRecord.objects.bulk_create(consent_records(lead_id, consents, submission, language))
+
+
+def consent_records(
+    lead_id: int, consents: tuple[mapping.ConsentInput, ...], submission: Submission, language: str
+) -> list[ConsentRecord]:
     now = clock.now()
-    ConsentRecord.objects.bulk_create(
+    return [
         ConsentRecord(
             lead_id=lead_id,
             submission=submission,
@@ -444,7 +494,7 @@ def _record_consents(
             recorded_at=now,
         )
         for c in consents
-    )
+    ]
 
 
 def capture(
@@ -468,7 +518,7 @@ def capture(
     lookup = _lookup(channel, idempotency_key, external_id)
     existing = _existing(lookup)
     if existing is not None:
-        return _result(existing, duplicate_request=True)
+        return intake_result(existing, duplicate_request=True)
     try:
         with transaction.atomic():
             submission = _store(channel=channel, payload=payload, meta=meta, context=context,
@@ -476,18 +526,18 @@ def capture(
                                 actor_id=actor_id)  # fmt: skip
             try:
                 with transaction.atomic(), core_events.deferring_together():
-                    processed = _process(submission)
+                    processed = process_locked_submission(submission)
             except Exception as exc:
                 logger.exception("intake processing failed", extra={"submission_id": submission.pk})
-                _mark_failed(submission, exc)
-                return _result(submission)
-            return _result(submission, processed=processed)
+                mark_failed(submission, exc)
+                return intake_result(submission)
+            return intake_result(submission, processed=processed)
     except IntegrityError:
         # The same key arrived concurrently; the other request stored it first (and processed it).
         existing = _existing(lookup)
         if existing is None:
             raise
-        return _result(existing, duplicate_request=True)
+        return intake_result(existing, duplicate_request=True)
 
 
 def replay_submissions(*, submission_ids: list[int] | None = None, statuses: tuple[str, ...] = ("failed",)) -> int:

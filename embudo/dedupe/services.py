@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -81,6 +81,19 @@ def lock_match_keys(*, phone: str) -> None:
             cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [f"lead-phone:{phone}"])
 
 
+def lock_match_keys_many(*, phones: Iterable[str]) -> None:
+    """``lock_match_keys`` for many phones in one statement, in sorted order (two batches sharing phones
+    take them in the same order, so they wait for each other instead of deadlocking)."""
+    keys = sorted({f"lead-phone:{p}" for p in phones if p})
+    if keys:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(pg_advisory_xact_lock(hashtext(k))) FROM (SELECT k FROM unnest(%s::text[]) k "
+                "ORDER BY k) s",
+                [keys],
+            )
+
+
 @dataclass(frozen=True)
 class FuzzyMatch:
     lead_id: int
@@ -136,6 +149,20 @@ def index_lead(*, lead: Lead, new: bool = False) -> None:
     """
     values = {f: getattr(lead, f) for f in matching.RECORD_FIELDS}
     _write_keys(lead.pk, matching.lead_keys(values), new=new)
+
+
+def index_new_leads(leads: Sequence[Lead]) -> None:
+    """``index_lead(new=True)`` for many just-inserted leads, in one statement."""
+    key_list: list[int] = []
+    lead_ids: list[int] = []
+    for lead in leads:
+        keys = matching.lead_keys({f: getattr(lead, f) for f in matching.RECORD_FIELDS})
+        key_list.extend(keys)
+        lead_ids.extend([lead.pk] * len(keys))
+    if key_list:
+        with connection.cursor() as cursor:
+            cursor.execute("INSERT INTO dedupe_leadkey (key, lead_id) SELECT * FROM unnest(%s::bigint[], "
+                           "%s::bigint[]) ON CONFLICT DO NOTHING", [key_list, lead_ids])  # fmt: skip
 
 
 def reindex_lead(*, lead_id: int) -> None:

@@ -208,5 +208,34 @@ def find_lead_by_keys(*, email: str = "", phone: str = "") -> Lead | None:
     return rows.instance_from_row(plan, row) if row is not None else None
 
 
+# ``find_lead_by_keys`` for many (email, phone) pairs in one statement: the same two ranked branches per
+# pair, in a LATERAL join. Inside it a branch's ``k.email <> ''`` is a one-time filter on the outer value,
+# so a pair without that key runs no scan at all (see the single lookup's comment on ``phone = ''``).
+_FIND_LEADS_BY_KEYS = (
+    "SELECT k.n, {columns} FROM unnest(%s::text[], %s::text[]) WITH ORDINALITY AS k(email, phone, n) "
+    "CROSS JOIN LATERAL ("
+    "(SELECT l.*, 1 AS key_rank FROM leads_lead l WHERE k.email <> '' AND lower(l.email) = k.email"
+    " AND l.email <> '' LIMIT 1) UNION ALL "
+    "(SELECT l.*, 2 AS key_rank FROM leads_lead l WHERE k.phone <> '' AND l.phone = k.phone AND l.phone <> ''"
+    " ORDER BY l.created_at DESC, l.id DESC LIMIT 1) ORDER BY key_rank LIMIT 1) l"
+)
+
+
+def find_leads_by_keys(pairs: Sequence[tuple[str, str]]) -> list[Lead | None]:
+    """``find_lead_by_keys(email=, phone=)`` for each (email, phone) pair, in order, in one query."""
+    if not pairs:
+        return []
+    plan = rows.row_plan(Lead, "l")
+    found: list[Lead | None] = [None] * len(pairs)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _FIND_LEADS_BY_KEYS.format(columns=plan.columns),
+            [[(e or "").lower() for e, _ in pairs], [p or "" for _, p in pairs]],
+        )
+        for row in cursor.fetchall():
+            found[int(row[0]) - 1] = rows.instance_from_row(plan, row, start=1)
+    return found
+
+
 def get_lead(lead_id: int) -> Lead | None:
     return Lead.objects.select_related("owner", "company").filter(pk=lead_id).first()

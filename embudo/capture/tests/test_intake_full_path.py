@@ -11,32 +11,13 @@ import pytest
 from django.test import Client
 from procrastinate.contrib.django.models import ProcrastinateJob
 
-from embudo.accounts import services as account_services
-from embudo.accounts.models import Role
 from embudo.leads.models import Lead
 from embudo.notifications.models import Notification
 from embudo.routing.models import Assignment, SpeedToLead
-from embudo.routing.tests.conftest import build_setup
-from embudo.scoring import demo as scoring_demo
 from embudo.scoring.models import ScoreEntry
-from embudo.sla import demo as sla_demo
 from embudo.sla.models import SlaClock
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def configured() -> Any:
-    setup = build_setup()
-    teams = {"Iberia": setup.iberia, "Americas": setup.americas}
-    users = {u.email: u for u in [setup.admin, setup.manager, *setup.iberia_reps, *setup.americas_reps]}
-    marketing = account_services.create_user(email="mkt@example.com", role=Role.MARKETING, password="x" * 12)
-    users[marketing.email] = marketing
-    scoring_demo.seed_demo(teams=teams, users=users)
-    sla_demo.seed_demo(teams=teams, users=users)
-    _, token = account_services.create_api_token(user_email=setup.admin.email, name="tests")
-    client = Client(HTTP_AUTHORIZATION=f"Bearer {token}")
-    return setup, client
 
 
 def post(client: Client, body: dict[str, Any]) -> Any:
