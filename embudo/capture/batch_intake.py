@@ -84,9 +84,9 @@ def capture_many(*, channel: str, items: Sequence[BatchItem]) -> list[services.I
             seen.add(key)
         fresh.append(n)
     with transaction.atomic():
-        stored = _store_many(channel=channel, items=[items[n] for n in fresh])
+        stored, reserved = _store_many(channel=channel, items=[items[n] for n in fresh])
         submissions = [s for s in stored if s is not None]
-        processed = _process_all(submissions)
+        processed = _process_all(submissions, reserved)
     by_key = {**earlier, **{s.idempotency_key: s for s in submissions if s.idempotency_key}}
     results: list[services.IntakeResult] = []
     stored_at = dict(zip(fresh, stored, strict=True))
@@ -105,20 +105,36 @@ def _stored_by_key(channel: str, key: str) -> Submission:
     return Submission.objects.get(channel=channel, idempotency_key=key)
 
 
-def _store_many(*, channel: str, items: Sequence[BatchItem]) -> list[Submission | None]:
-    """Insert the raw submissions (ids in the items' order) in two statements; None for an item whose key a
-    concurrent request stored first."""
+# One statement: the submissions' ids and a lead id for each (in the items' order: ids follow arrival, as one by
+# one), the insert, and which rows it stored (a key a concurrent request stored first is skipped).
+_STORE_MANY = """
+    WITH ids AS MATERIALIZED (
+        SELECT n, nextval(pg_get_serial_sequence('capture_submission', 'id')) AS id,
+               nextval(pg_get_serial_sequence('leads_lead', 'id')) AS lead_id
+        FROM generate_series(1, %s) n),
+    stored AS (
+        INSERT INTO capture_submission (id, channel, received_at, payload, headers, ip, user_agent, idempotency_key,
+            external_id, form_id, actor_id, context, status, outcome, reason, errors, error, attempts)
+        SELECT ids.id, %s, u.received_at, u.payload, u.headers, u.ip, u.user_agent, u.key, '', NULL, u.actor_id,
+               u.context, %s, '', '', '{}', '', 0
+        FROM unnest(%s::timestamptz[], %s::jsonb[], %s::jsonb[], %s::inet[], %s::text[], %s::text[], %s::bigint[],
+                    %s::jsonb[]) WITH ORDINALITY AS u(received_at, payload, headers, ip, user_agent, key, actor_id,
+                                                      context, n)
+        JOIN ids ON ids.n = u.n
+        ORDER BY u.n
+        ON CONFLICT DO NOTHING RETURNING id)
+    SELECT ids.id, ids.lead_id, stored.id IS NOT NULL FROM ids LEFT JOIN stored ON stored.id = ids.id ORDER BY ids.n
+"""
+
+
+def _store_many(*, channel: str, items: Sequence[BatchItem]) -> tuple[list[Submission | None], dict[int, int]]:
+    """Insert the raw submissions, in one statement. Returns them (None for an item whose key a concurrent
+    request stored first) and the lead id reserved for each, should it create a lead."""
     if not items:
-        return []
-    received_at = clock.now()
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT nextval(pg_get_serial_sequence('capture_submission', 'id')) FROM generate_series(1, %s)",
-            [len(items)],
-        )
-        ids = sorted(int(r[0]) for r in cursor.fetchall())
+        return [], {}
+    now = clock.now()
     submissions: list[Submission] = []
-    for submission_id, item in zip(ids, items, strict=True):
+    for item in items:
         meta = item.meta
         context_data = asdict(item.context)
         context_data.update(
@@ -126,37 +142,39 @@ def _store_many(*, channel: str, items: Sequence[BatchItem]) -> list[Submission 
                                ("accept_language", meta.accept_language)) if v and not context_data.get(k)}
         )  # fmt: skip
         submission = Submission(
-            id=submission_id, channel=channel, received_at=received_at, payload=dict(item.payload),
-            headers=meta.headers, ip=meta.ip or None, user_agent=meta.user_agent[:1000],
-            idempotency_key=item.idempotency_key, external_id="", form_id=None, actor_id=item.actor_id,
-            context=context_data, status=SubmissionStatus.PENDING,
+            channel=channel, received_at=now, payload=dict(item.payload), headers=meta.headers,
+            ip=meta.ip or None, user_agent=meta.user_agent[:1000], idempotency_key=item.idempotency_key,
+            external_id="", form_id=None, actor_id=item.actor_id, context=context_data,
+            status=SubmissionStatus.PENDING,
         )  # fmt: skip
         submission._state.adding = False
         submissions.append(submission)
     with connection.cursor() as cursor:
         cursor.execute(
-            "INSERT INTO capture_submission (id, channel, received_at, payload, headers, ip, user_agent,"
-            " idempotency_key, external_id, form_id, actor_id, context, status, outcome, reason, errors, error,"
-            " attempts) SELECT u.id, %s, %s, u.payload, u.headers, u.ip, u.user_agent, u.key, '', NULL, u.actor_id,"
-            " u.context, %s, '', '', '{}', '', 0 FROM unnest(%s::bigint[], %s::jsonb[], %s::jsonb[], %s::inet[],"
-            " %s::text[], %s::text[], %s::bigint[], %s::jsonb[]) AS u(id, payload, headers, ip, user_agent, key,"
-            " actor_id, context) ORDER BY u.id ON CONFLICT DO NOTHING RETURNING id",
-            [channel, received_at, SubmissionStatus.PENDING, ids, [jsonb(s.payload) for s in submissions],
-             [jsonb(s.headers) for s in submissions], [s.ip for s in submissions],
-             [s.user_agent for s in submissions], [s.idempotency_key for s in submissions],
-             [s.actor_id for s in submissions], [jsonb(s.context) for s in submissions]],
+            _STORE_MANY,
+            [len(submissions), channel, SubmissionStatus.PENDING, [s.received_at for s in submissions],
+             [jsonb(s.payload) for s in submissions], [jsonb(s.headers) for s in submissions],
+             [s.ip for s in submissions], [s.user_agent for s in submissions],
+             [s.idempotency_key for s in submissions], [s.actor_id for s in submissions],
+             [jsonb(s.context) for s in submissions]],
         )  # fmt: skip
-        inserted = {int(r[0]) for r in cursor.fetchall()}
-    return [s if s.pk in inserted else None for s in submissions]
+        rows = cursor.fetchall()
+    stored: list[Submission | None] = []
+    reserved: dict[int, int] = {}
+    for submission, (submission_id, lead_id, inserted) in zip(submissions, rows, strict=True):
+        submission.pk = int(submission_id)
+        reserved[submission.pk] = int(lead_id)
+        stored.append(submission if inserted else None)
+    return stored, reserved
 
 
-def _process_all(submissions: list[Submission]) -> dict[int, services.Processed | None]:
+def _process_all(submissions: list[Submission], reserved: Mapping[int, int]) -> dict[int, services.Processed | None]:
     """Set-based in a savepoint; if that raises, one by one, each in its own savepoint."""
     if not submissions:
         return {}
     try:
         with transaction.atomic(), core_events.deferring_together():
-            return _process_rounds(submissions)
+            return _process_rounds(submissions, reserved)
     except Exception:
         logger.exception("batch intake failed; processing its submissions one by one",
                          extra={"submission_ids": [s.pk for s in submissions]})  # fmt: skip
@@ -185,7 +203,7 @@ class _Done:
     stored_at: Any = None
 
 
-def _process_rounds(submissions: list[Submission]) -> dict[int, services.Processed | None]:
+def _process_rounds(submissions: list[Submission], reserved: Mapping[int, int]) -> dict[int, services.Processed | None]:
     processed: dict[int, services.Processed | None] = {}
     finishes: list[tuple[Submission, str, str, dict[str, list[str]], str, int | None]] = []
     pending: list[services.PreparedSubmission] = []
@@ -203,13 +221,14 @@ def _process_rounds(submissions: list[Submission]) -> dict[int, services.Process
     dedupe_services.lock_match_keys_many(phones=[p.keys.phone or p.keys.whatsapp for p in pending])
     _finish_many(finishes)
     while pending:
-        pending = _round(pending, companies, processed)
+        pending = _round(pending, companies, reserved, processed)
     return processed
 
 
 def _round(
     pending: list[services.PreparedSubmission],
     companies: Mapping[str, int],
+    reserved: Mapping[int, int],
     processed: dict[int, services.Processed | None],
 ) -> list[services.PreparedSubmission]:
     """Process the submissions of ``pending`` that touch different people (a person's later submissions wait
@@ -245,6 +264,7 @@ def _round(
     created = leads_services.create_leads_from_intake(
         [
             leads_services.NewIntakeLead(
+                lead_id=reserved[p.submission.pk],
                 values=p.values,
                 channel=p.submission.channel,
                 source=p.lead_input.source or p.context.source or p.submission.channel,

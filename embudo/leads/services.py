@@ -372,8 +372,10 @@ def create_lead_from_intake(
 
 @dataclass(frozen=True)
 class NewIntakeLead:
-    """One lead for ``create_leads_from_intake``: the arguments of ``create_lead_from_intake``."""
+    """One lead for ``create_leads_from_intake``: the arguments of ``create_lead_from_intake``, and the id it
+    takes if created (reserved by the caller from the lead id sequence, in arrival order)."""
 
+    lead_id: int
     values: Mapping[str, str]
     channel: str
     source: str
@@ -385,10 +387,10 @@ class NewIntakeLead:
 
 
 def create_leads_from_intake(new_leads: Sequence[NewIntakeLead]) -> list[Lead | None]:
-    """``create_lead_from_intake`` for many leads in four statements whatever their number: their ids (in
-    order, so ids follow arrival as one by one), one INSERT, their blocking keys, their ``LeadCreated``
-    events. A lead whose email a concurrent intake stored first is not inserted: None in its place (the
-    caller then merges that submission into the existing lead, as the single path does)."""
+    """``create_lead_from_intake`` for many leads in three statements whatever their number: one INSERT, their
+    blocking keys, their ``LeadCreated`` events. A lead whose email a concurrent intake stored first is not
+    inserted: None in its place (the caller then merges that submission into the existing lead, as the single
+    path does)."""
     if not new_leads:
         return []
     now = clock.now()
@@ -409,12 +411,8 @@ def create_leads_from_intake(new_leads: Sequence[NewIntakeLead]) -> list[Lead | 
                 **{k: v for k, v in fields.items() if k != "source"},
             )
         )
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT nextval(pg_get_serial_sequence('leads_lead', 'id')) FROM generate_series(1, %s)",
-                       [len(leads)])  # fmt: skip
-        ids = sorted(int(r[0]) for r in cursor.fetchall())
-    for lead, lead_id in zip(leads, ids, strict=True):
-        lead.pk = lead_id
+    for lead, new in zip(leads, new_leads, strict=True):
+        lead.pk = new.lead_id
     inserted = _insert_many_unless_email_taken(leads)
     created = [lead for lead in leads if lead.pk in inserted]
     dedupe_services.index_new_leads(created)

@@ -246,7 +246,7 @@ def test_a_failing_item_is_failed_and_retried_the_others_are_stored(
             raise RuntimeError("boom")
         return real(submission)
 
-    monkeypatch.setattr(batch_intake, "_process_rounds", lambda subs: (_ for _ in ()).throw(RuntimeError("x")))
+    monkeypatch.setattr(batch_intake, "_process_rounds", lambda *a: (_ for _ in ()).throw(RuntimeError("x")))
     monkeypatch.setattr(services, "process_locked_submission", fails_for_b)
     response = post(client, {"items": [{"email": "a@example.com"}, {"email": "b@example.com"}]},
                     path="/api/v1/leads/batch")  # fmt: skip
