@@ -73,6 +73,18 @@ def test_bench_intake_api_small(tmp_path: Path, database_url: str) -> None:
 
 
 @pytest.mark.django_db(transaction=True)
+def test_bench_intake_batch_small(tmp_path: Path, database_url: str) -> None:
+    call_command("bench", "intake-batch", "--seconds", "2", "--clients", "2", "--batch", "20",
+                 "--output-dir", str(tmp_path), stdout=StringIO())  # fmt: skip
+    figures = _figures(tmp_path, "intake-batch")
+    assert figures["requests_ok"] > 0 and figures["failed_requests"] == 0 and figures["failed_items"] == 0
+    assert figures["leads"] == 20 * figures["requests_ok"] and figures["leads_per_s"] > 0
+    assert 0 < figures["request_p50_ms"] <= figures["request_p99_ms"]
+    assert figures["cpu_ms_per_lead"]["web"] > 0 and figures["cpu_ms_per_lead"]["database"] > 0
+    assert Lead.objects.count() == 0 and Submission.objects.count() == 0  # cleaned up
+
+
+@pytest.mark.django_db(transaction=True)
 def test_bench_no_loss_small(tmp_path: Path, database_url: str) -> None:
     call_command(
         "bench", "no-loss", "--submissions", "100", "--kill-every", "1.5", "--drops", "1",

@@ -15,7 +15,7 @@ FLOOR_HELP = "Seconds of the floor: GET /api/v1/me on the same server (0: skip).
 
 class Command(BaseCommand):
     help = (
-        "Run a benchmark (seed, pages, import, intake-api, no-loss, dedupe, dedupe-leads, …); "
+        "Run a benchmark (seed, pages, import, intake-api, intake-batch, no-loss, dedupe, dedupe-leads, …); "
         "results go to benchmarks/results/<name>.json."
     )
 
@@ -102,6 +102,14 @@ class Command(BaseCommand):
         api.add_argument("--port", type=int, default=0, help="Loopback port (default: a free one).")
         api.add_argument("--floor-seconds", type=float, default=10.0, help=FLOOR_HELP)
         api.add_argument("--output-dir", type=Path, default=None)
+        bat = sub.add_parser("intake-batch", help="POST /api/v1/leads/batch through gunicorn (2 workers) under load.")
+        bat.add_argument("--seconds", type=float, default=20.0)
+        bat.add_argument("--clients", type=int, default=4, help="Concurrent client connections.")
+        bat.add_argument("--batch", type=int, default=100, help="Leads per request (at most 1,000).")
+        bat.add_argument("--workers", type=int, default=2, help="Server worker processes.")
+        bat.add_argument("--threads", type=int, default=4, help="Threads per server worker.")
+        bat.add_argument("--port", type=int, default=0, help="Loopback port (default: a free one).")
+        bat.add_argument("--output-dir", type=Path, default=None)
         nl = sub.add_parser("no-loss", help="Submissions while the worker is killed and connections dropped.")
         nl.add_argument("--submissions", type=int, default=10_000)
         nl.add_argument("--kill-every", type=float, default=2.0, help="Seconds between worker SIGKILLs.")
@@ -119,7 +127,7 @@ class Command(BaseCommand):
             self._seed(options)
         elif name == "pages":
             self._pages(options)
-        elif name in ("import", "intake-api", "no-loss"):
+        elif name in ("import", "intake-api", "intake-batch", "no-loss"):
             self._intake(name, options)
         elif name in ("dedupe", "dedupe-leads"):
             self._dedupe(name, options)
@@ -179,7 +187,7 @@ class Command(BaseCommand):
         self.stdout.write(f"\nWrote {path}")
 
     def _intake(self, name: str, options: dict[str, Any]) -> None:
-        from embudo.bench import import_csv, intake_api, no_loss
+        from embudo.bench import import_csv, intake_api, intake_batch, no_loss
 
         if name == "import":
             outcome = import_csv.run(
@@ -191,6 +199,11 @@ class Command(BaseCommand):
                 seconds=options["seconds"], clients=options["clients"], workers=options["workers"],
                 threads=options["threads"], port=options["port"], floor_seconds=options["floor_seconds"],
                 stdout=self.stdout,
+            )  # fmt: skip
+        elif name == "intake-batch":
+            outcome = intake_batch.run(
+                seconds=options["seconds"], clients=options["clients"], batch=options["batch"],
+                workers=options["workers"], threads=options["threads"], port=options["port"], stdout=self.stdout,
             )  # fmt: skip
         else:
             outcome = no_loss.run(

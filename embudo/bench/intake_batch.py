@@ -1,0 +1,128 @@
+"""``embudo bench intake-batch``: ``POST /api/v1/leads/batch`` through ``embudo serve`` under load.
+
+The same server, leads and CPU accounting as ``bench intake-api`` (gunicorn, 2 workers × 4 threads, on loopback
+against the benchmark database), but each request carries ``--batch`` new leads (default 100), sent by
+``--clients`` keep-alive connections (default 4) from a separate process. Figures: leads per second, the
+requests' p50/p99, and the CPU per lead of the server and of PostgreSQL. What it added is deleted afterwards.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import multiprocessing
+import random
+import tempfile
+import threading
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+from embudo.bench import intake_api
+
+
+def _batch_body(tag: str, start: int, size: int, rng: random.Random) -> bytes:
+    items = [json.loads(intake_api.lead_body(tag, start + i, rng)) for i in range(size)]
+    return json.dumps({"items": items}).encode()
+
+
+def _client(port: int, token: str, tag: str, size: int, deadline: float, out: list[tuple[int, int, float]]) -> None:
+    """One keep-alive connection sending batches until the deadline: (HTTP status, items stored, ms)."""
+    rng = random.Random(tag)  # noqa: S311 - test data, not secrets
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    n = 0
+    while time.monotonic() < deadline:
+        body = _batch_body(tag, n, size, rng)
+        n += size
+        t = time.perf_counter()
+        try:
+            conn.request("POST", "/api/v1/leads/batch", body=body, headers=headers)
+            response = conn.getresponse()
+            data = response.read()
+            stored = 0
+            if response.status == 200:
+                stored = sum(1 for item in json.loads(data)["items"] if item["status_code"] in (200, 201))
+            out.append((response.status, stored, (time.perf_counter() - t) * 1000))
+        except (OSError, http.client.HTTPException):
+            out.append((0, 0, (time.perf_counter() - t) * 1000))
+            conn.close()
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+    conn.close()
+
+
+def _load(port: int, token: str, seconds: float, clients: int, size: int, run_tag: str, queue: Any) -> None:
+    """Entry point of the load process."""
+    deadline = time.monotonic() + seconds
+    results: list[list[tuple[int, int, float]]] = [[] for _ in range(clients)]
+    threads = [
+        threading.Thread(target=_client, args=(port, token, f"{run_tag}-{i}", size, deadline, results[i]))
+        for i in range(clients)
+    ]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    queue.put({"elapsed": time.perf_counter() - started, "results": [r for rs in results for r in rs]})
+
+
+def run(
+    *, seconds: float, clients: int, batch: int, workers: int, threads: int, port: int, stdout: Any
+) -> intake_api.Outcome:
+    from embudo.bench import routing
+
+    routing.ensure_migrated()
+    token = intake_api.bench_token()
+    port = port or intake_api.free_port()
+    intake_api.settle()
+    leads_before = intake_api.count_leads()
+    log = Path(tempfile.gettempdir()) / f"embudo-bench-intake-batch-{port}.log"
+    server = intake_api.Server(port=port, workers=workers, threads=threads, log=log)
+    before = intake_api.max_ids()
+    run_tag = uuid.uuid4().hex[:10]
+    spawn = multiprocessing.get_context("spawn")
+    try:
+        server.wait_ready()
+        warm: Any = spawn.Queue()  # both workers import everything and open their connections
+        _load(port, token, 2.0, 2, batch, f"{run_tag}w", warm)
+        warm.get()
+        stdout.write(f"server ready on 127.0.0.1:{port}; {clients} clients × {batch} leads per request, "
+                     f"{seconds:.0f} s\n")  # fmt: skip
+        meter = intake_api.CpuMeter(server)
+        meter.start()
+        queue: Any = spawn.Queue()
+        process = spawn.Process(target=_load, args=(port, token, seconds, clients, batch, run_tag, queue))
+        process.start()
+        data = queue.get(timeout=seconds + 300)
+        process.join(timeout=30)
+        meter.stop()
+    finally:
+        server.stop()
+    intake_api.cleanup(before)
+    results = data["results"]
+    ok = [ms for status, _, ms in results if status == 200]
+    stored = sum(n for _, n, _ in results)
+    elapsed = data["elapsed"]
+    figures = {
+        "leads_per_s": round(stored / elapsed, 1) if elapsed else 0.0,
+        "requests_ok": len(ok),
+        "leads": stored,
+        "failed_requests": len(results) - len(ok),
+        "failed_items": len(ok) * batch - stored,
+        "request_p50_ms": round(intake_api.percentile(ok, 50), 1),
+        "request_p99_ms": round(intake_api.percentile(ok, 99), 1),
+        "seconds": round(elapsed, 1),
+        "cpu_ms_per_lead": meter.per_item_ms(stored),
+        "machine_busy_pct": meter.machine_busy_pct,
+    }
+    parameters = {
+        "seconds": seconds,
+        "clients": clients,
+        "batch": batch,
+        "server_workers": workers,
+        "server_threads": threads,
+        "leads_stored": leads_before,
+    }
+    return intake_api.Outcome(parameters=parameters, figures=figures)
