@@ -25,6 +25,7 @@ import tempfile
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -304,19 +305,21 @@ def python_load(port: int, token: str, seconds: float, clients: int, run_tag: st
     """Entry point of the load process: ``clients`` threads until the deadline; results to ``queue``. An empty
     ``run_tag`` sends the floor's request instead of leads."""
     deadline = time.monotonic() + seconds
-    results: list[list[tuple[int, float]]] = [[] for _ in range(clients)]
-    threads = [
-        threading.Thread(
-            target=_client_thread, args=(port, token, f"{run_tag}-{i}" if run_tag else "", deadline, results[i])
-        )
-        for i in range(clients)
-    ]
+    queue.put(run_clients(
+        clients, lambda i, out: _client_thread(port, token, f"{run_tag}-{i}" if run_tag else "", deadline, out)
+    ))  # fmt: skip
+
+
+def run_clients(clients: int, client: Callable[[int, list[Any]], None]) -> dict[str, Any]:
+    """``client(i, results)`` on ``clients`` threads at once; the elapsed seconds and every thread's results."""
+    results: list[list[Any]] = [[] for _ in range(clients)]
+    threads = [threading.Thread(target=client, args=(i, results[i])) for i in range(clients)]
     started = time.perf_counter()
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    queue.put({"elapsed": time.perf_counter() - started, "results": [r for rs in results for r in rs]})
+    return {"elapsed": time.perf_counter() - started, "results": [r for rs in results for r in rs]}
 
 
 # Prints the run's figures as one JSON line (``%%`` for ``%`` formatting of the script it ends).

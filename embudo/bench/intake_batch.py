@@ -13,7 +13,6 @@ import json
 import multiprocessing
 import random
 import tempfile
-import threading
 import time
 import uuid
 from pathlib import Path
@@ -55,17 +54,9 @@ def _client(port: int, token: str, tag: str, size: int, deadline: float, out: li
 def _load(port: int, token: str, seconds: float, clients: int, size: int, run_tag: str, queue: Any) -> None:
     """Entry point of the load process."""
     deadline = time.monotonic() + seconds
-    results: list[list[tuple[int, int, float]]] = [[] for _ in range(clients)]
-    threads = [
-        threading.Thread(target=_client, args=(port, token, f"{run_tag}-{i}", size, deadline, results[i]))
-        for i in range(clients)
-    ]
-    started = time.perf_counter()
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    queue.put({"elapsed": time.perf_counter() - started, "results": [r for rs in results for r in rs]})
+    queue.put(
+        intake_api.run_clients(clients, lambda i, out: _client(port, token, f"{run_tag}-{i}", size, deadline, out))
+    )
 
 
 def run(
