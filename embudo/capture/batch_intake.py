@@ -249,6 +249,19 @@ def _round(
         this_round.append((prepared, lead))
     one_by_one: list[services.PreparedSubmission] = []
     new: list[services.PreparedSubmission] = []
+    unmatched = [prepared for prepared, lead in this_round if lead is None]
+    # The fuzzy lookup of every unmatched submission in one query (settings.DEDUPE_FUZZY_AT_INTAKE).
+    fuzzy = (
+        dict(
+            zip(
+                (p.submission.pk for p in unmatched),
+                dedupe_services.find_fuzzy_matches([p.values for p in unmatched]),
+                strict=True,
+            )
+        )  # fmt: skip
+        if settings.DEDUPE_FUZZY_AT_INTAKE and unmatched
+        else {}
+    )
     for prepared, lead in this_round:
         if lead is not None:
             changes = services.intake_changes(lead, prepared, companies.get(prepared.company_domain))
@@ -257,7 +270,7 @@ def _round(
                 channel=prepared.submission.channel, actor_id=prepared.submission.actor_id,
             )  # fmt: skip
             done.append(_Done(prepared, merged, created=False, stored_at=clock.now()))
-        elif settings.DEDUPE_FUZZY_AT_INTAKE and dedupe_services.find_fuzzy_match(prepared.values) is not None:
+        elif fuzzy.get(prepared.submission.pk) is not None:
             one_by_one.append(prepared)  # a review candidate or an automatic merge: the single path records it
         else:
             new.append(prepared)
@@ -318,17 +331,22 @@ def _write_done(done: list[_Done], processed: dict[int, services.Processed | Non
          d.lead.pk)
         for d in done
     ])  # fmt: skip
-    # Routing last, lead by lead in arrival order (see services.process_locked_submission: a pool pick holds
-    # the pool's lock until COMMIT).
-    for d in done:
-        submission, lead = d.prepared.submission, d.lead
-        routed = routing_services.route_at_intake(
-            lead_id=lead.pk, created=d.created, received_at=submission.received_at, stored_at=d.stored_at,
-            scored_at=scored_at, form_id=submission.form_id, ownership=(lead.owner_id, lead.team_id, lead.source),
-        )  # fmt: skip
-        if routed is not None:
-            lead.owner_id, lead.team_id = routed.owner_id, routed.team_id
-        processed[submission.pk] = services.Processed(lead, routed.owner_contact if routed is not None else None)
+    # Routing last, in arrival order (see services.process_locked_submission: a pool pick holds the pool's lock
+    # until COMMIT); the leads with nothing to route cost one statement together.
+    routed = routing_services.route_many_at_intake([
+        routing_services.IntakeRouting(
+            lead_id=d.lead.pk, created=d.created, received_at=d.prepared.submission.received_at,
+            stored_at=d.stored_at, scored_at=scored_at, form_id=d.prepared.submission.form_id,
+            ownership=(d.lead.owner_id, d.lead.team_id, d.lead.source),
+        )
+        for d in done
+    ])  # fmt: skip
+    for d, routing in zip(done, routed, strict=True):
+        if routing is not None:
+            d.lead.owner_id, d.lead.team_id = routing.owner_id, routing.team_id
+        processed[d.prepared.submission.pk] = services.Processed(
+            d.lead, routing.owner_contact if routing is not None else None
+        )
 
 
 def _finish_many(rows: list[tuple[Submission, str, str, dict[str, list[str]], str, int | None]]) -> None:

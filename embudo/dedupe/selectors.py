@@ -17,7 +17,7 @@ skips every candidate that cannot reach the review threshold or beat the best on
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -179,6 +179,46 @@ def best_match(
                                    limit=INTAKE_CANDIDATES if limit is None else limit,
                                    block_size=INTAKE_BLOCK_SIZE)  # fmt: skip
     return best_of(incoming, rows, stats=stats)
+
+
+# ``candidate_query`` for several incoming records at once: every key's entries are read once for the whole
+# batch (records of one batch share many keys: first names, companies, cities), then each record's candidates
+# are ranked as ``candidate_query`` ranks them (same usable keys, same order, same slack before the join).
+_BATCH_CANDIDATES = (
+    "WITH pairs AS MATERIALIZED (SELECT * FROM unnest(%s::int[], %s::bigint[]) AS p(item, key)),"  # noqa: S608
+    " hits AS MATERIALIZED ("
+    " SELECT k.key, s.lead_id FROM (SELECT DISTINCT key FROM pairs) AS k"
+    " CROSS JOIN LATERAL (SELECT lk.lead_id FROM dedupe_leadkey lk WHERE lk.key = k.key LIMIT %s) AS s),"
+    " usable AS (SELECT key FROM hits GROUP BY key HAVING count(*) < %s),"
+    " ranked AS (SELECT item, lead_id, shared,"
+    " row_number() OVER (PARTITION BY item ORDER BY shared DESC, lead_id DESC) AS rank"
+    " FROM (SELECT p.item, h.lead_id, count(*) AS shared FROM pairs p JOIN hits h ON h.key = p.key"
+    " WHERE p.key IN (SELECT key FROM usable) GROUP BY p.item, h.lead_id) AS counted)"
+    f" SELECT ranked.item, {_COLUMNS} FROM ranked JOIN leads_lead l ON l.id = ranked.lead_id"
+    " WHERE ranked.rank <= %s ORDER BY ranked.item, ranked.shared DESC, l.id DESC"
+)
+
+
+def best_matches(values_list: Sequence[Mapping[str, Any]]) -> list[tuple[int, matcher_types.Match] | None]:
+    """``best_match`` (intake's candidates and block size) for each of ``values_list``, with one query."""
+    incoming = [prepare(values, values.get("id", "")) for values in values_list]
+    items: list[int] = []
+    keys: list[int] = []
+    for n, record in enumerate(incoming):
+        record_keys = keys_of(record)
+        items.extend([n] * len(record_keys))
+        keys.extend(record_keys)
+    rows: list[list[dict[str, Any]]] = [[] for _ in incoming]
+    if keys:
+        limit = INTAKE_CANDIDATES
+        with connection.cursor() as cursor:
+            cursor.execute(_BATCH_CANDIDATES, [items, keys, INTAKE_BLOCK_SIZE, INTAKE_BLOCK_SIZE, limit + limit // 2])
+            names = [c.name for c in cursor.description][1:]
+            for row in cursor.fetchall():
+                found = rows[row[0]]
+                if len(found) < limit:
+                    found.append(dict(zip(names, row[1:], strict=True)))
+    return [best_of(record, found) for record, found in zip(incoming, rows, strict=True)]
 
 
 def reasons_json(match: Any) -> list[dict[str, Any]]:

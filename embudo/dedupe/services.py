@@ -120,6 +120,22 @@ def find_fuzzy_match(
                       auto_merge=result.score >= matching.thresholds()[0])  # fmt: skip
 
 
+def find_fuzzy_matches(values_list: Sequence[Mapping[str, Any]]) -> list[FuzzyMatch | None]:
+    """``find_fuzzy_match`` for each of ``values_list`` with one candidate query (``selectors.best_matches``)."""
+    auto_merge = matching.thresholds()[0]
+    return [
+        None
+        if best is None
+        else FuzzyMatch(
+            lead_id=best[0],
+            score=best[1].score,
+            reasons=matching.reasons_json(best[1]),
+            auto_merge=best[1].score >= auto_merge,
+        )  # fmt: skip
+        for best in matching.best_matches(values_list)
+    ]
+
+
 # ---------------------------------------------------------------- blocking-key index
 
 

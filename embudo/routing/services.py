@@ -169,6 +169,7 @@ def can_assign(user: User, lead: Lead) -> bool:
 # --- speed to lead ---------------------------------------------------------------------------------
 
 _SPEED_COLUMNS = {f"{m}_at" for m in SPEED_MARKS} | {"team_id", "source", "owner_id"}
+_SPEED_TYPES = {"lead_id": "bigint", "team_id": "bigint", "owner_id": "bigint", "source": "text"}  # else timestamptz
 
 
 def mark_speed(lead_id: int, **marks: Any) -> None:
@@ -177,6 +178,10 @@ def mark_speed(lead_id: int, **marks: Any) -> None:
 
     First value wins: a mark already set is never overwritten (one upsert, concurrency-safe).
     """
+    mark_speed_many([(lead_id, marks)])
+
+
+def _speed_values(marks: Mapping[str, Any]) -> dict[str, Any]:
     values: dict[str, Any] = {}
     for key, value in marks.items():
         column = key if key in _SPEED_COLUMNS else f"{key}_at"
@@ -184,26 +189,42 @@ def mark_speed(lead_id: int, **marks: Any) -> None:
             raise ValueError(f"Unknown speed-to-lead mark {key!r}.")
         if value is not None and value != "":
             values[column] = value
-    if not values:
-        return
-    columns = sorted(values)
+    return values
+
+
+def mark_speed_many(marks_of: Sequence[tuple[int, Mapping[str, Any]]]) -> None:
+    """``mark_speed`` for several distinct leads: one upsert per set of marks given (usually one)."""
+    groups: dict[tuple[str, ...], list[tuple[int, dict[str, Any]]]] = {}
+    for lead_id, marks in marks_of:
+        values = _speed_values(marks)
+        if values:
+            groups.setdefault(tuple(sorted(values)), []).append((lead_id, values))
+    for columns, marked in groups.items():
+        _upsert_speed(list(columns), marked)
+
+
+def _upsert_speed(columns: list[str], rows: list[tuple[int, dict[str, Any]]]) -> None:
     updates = ", ".join(f"{c} = coalesce(routing_speedtolead.{c}, EXCLUDED.{c})" for c in columns)
-    if "source" in values:
+    if "source" in columns:
         updates = updates.replace(
             "source = coalesce(routing_speedtolead.source, EXCLUDED.source)",
             "source = coalesce(nullif(routing_speedtolead.source, ''), EXCLUDED.source)",
         )
     all_columns = ["lead_id", *columns]
-    if "source" not in values:
+    if "source" not in columns:
         all_columns.append("source")
-    placeholders = ", ".join(["%s"] * len(all_columns))
-    params = [lead_id, *(values[c] for c in columns)]
-    if "source" not in values:
-        params.append("")
+    arrays = [[lead_id for lead_id, _ in rows], *([values[c] for _, values in rows] for c in columns)]
+    if "source" not in columns:
+        arrays.append([""] * len(rows))
+    types = ", ".join(f"%s::{_SPEED_TYPES.get(c, 'timestamptz')}[]" for c in all_columns)
     with connection.cursor() as cursor:
-        # Column names come from _SPEED_COLUMNS only; values are parameters.
-        sql = f"INSERT INTO routing_speedtolead ({', '.join(all_columns)}) VALUES ({placeholders}) "  # noqa: S608
-        cursor.execute(sql + f"ON CONFLICT (lead_id) DO UPDATE SET {updates}", params)
+        # Column names come from _SPEED_COLUMNS only; values are parameters (one array per column: the same
+        # statement, prepared once, for one lead or a batch).
+        sql = (
+            f"INSERT INTO routing_speedtolead ({', '.join(all_columns)}) SELECT * FROM unnest({types}) "  # noqa: S608
+            f"ON CONFLICT (lead_id) DO UPDATE SET {updates}"
+        )
+        cursor.execute(sql, arrays)
 
 
 # --- routing ---------------------------------------------------------------------------------------
@@ -702,6 +723,48 @@ def route_at_intake(
         marks.update(assigned=assignment.created_at, notified=notified_at, owner_id=decision.owner_id)
     mark_speed(lead_id, **marks)
     return RoutingResult(lead.pk, decision.owner_id, decision.team_id, assignment.pk, decision.owner_contact)
+
+
+@dataclass(frozen=True)
+class IntakeRouting:
+    """The arguments of ``route_at_intake`` for one lead (``ownership`` given: intake has it in hand)."""
+
+    lead_id: int
+    created: bool
+    received_at: datetime
+    stored_at: datetime
+    scored_at: datetime
+    ownership: tuple[int | None, int | None, str]
+    form_id: int | None = None
+
+
+def route_many_at_intake(leads: Sequence[IntakeRouting]) -> list[RoutingResult | None]:
+    """``route_at_intake`` for several distinct leads, in order. The leads with nothing to route (an owner
+    already, or no rule set published for their team) cost one statement together: the rule sets are looked
+    up once per team, their speed-to-lead marks written in one upsert. The others route one by one (a pool
+    pick is one at a time: fairness)."""
+    rule_sets: dict[int | None, Any] = {}
+    marks: list[tuple[int, dict[str, Any]]] = []
+    results: list[RoutingResult | None] = []
+    for lead in leads:
+        owner_id, team_id, source = lead.ownership
+        speed = {"received": lead.received_at, "stored": lead.stored_at, "scored": lead.scored_at,
+                 "team_id": team_id, "source": source}  # fmt: skip
+        if owner_id is not None:
+            marks.append((lead.lead_id, {**speed, "owner_id": owner_id}))
+            results.append(None)
+            continue
+        if team_id not in rule_sets:
+            rule_sets[team_id] = selectors.published_rule_set_row(team_id)
+        if rule_sets[team_id] is None:
+            marks.append((lead.lead_id, speed))
+            results.append(None)
+            continue
+        results.append(route_at_intake(lead_id=lead.lead_id, created=lead.created, received_at=lead.received_at,
+                                       stored_at=lead.stored_at, scored_at=lead.scored_at, form_id=lead.form_id,
+                                       ownership=lead.ownership))  # fmt: skip
+    mark_speed_many(marks)
+    return results
 
 
 @transaction.atomic

@@ -190,10 +190,9 @@ def test_a_batch_leaves_the_same_rows_as_one_request_per_item_in_order(client: C
     assert got["attribution"][0] == ("ana.ruiz@acme.es", "newsletter", "api", "partner", "api")
 
 
-def test_statements_do_not_grow_with_the_batch(settings: Any) -> None:
+def test_statements_do_not_grow_with_the_batch() -> None:
     """40 new leads cost the same statements as 5: every step is one statement for the whole batch. (What stays
-    per lead: the fuzzy lookup when on, merges, and routing; none of them here.)"""
-    settings.DEDUPE_FUZZY_AT_INTAKE = False
+    per lead: merges, and routing by a published rule set; none of them here.)"""
     account_services.create_user(email="plain@example.com", role=Role.ADMIN, password="x" * 12)
     _, token = account_services.create_api_token(user_email="plain@example.com", name="tests")
     client = Client(HTTP_AUTHORIZATION=f"Bearer {token}")
@@ -209,11 +208,9 @@ def test_statements_do_not_grow_with_the_batch(settings: Any) -> None:
 
     small, large = statements(5, "a"), statements(40, "b")
 
-    # Only routing is per lead (with no rule set published: its lookup, and the speed-to-lead marks).
-    per_lead = Counter(large) - Counter(small)
-    assert sorted(per_lead.values()) == [35, 35], per_lead
-    assert all(s.startswith(("SELECT id FROM routing_ruleset", "INSERT INTO routing_speedtolead")) for s in per_lead)
-    assert len(small) - 2 * 5 <= 25, small
+    # Nothing is per lead here: no fuzzy lookup (off), no merge, and routing with no rule set published.
+    assert Counter(large) == Counter(small), (Counter(large) - Counter(small), Counter(small) - Counter(large))
+    assert len(small) <= 25, small
 
 
 def test_a_failing_batch_is_processed_one_by_one(client: Client, monkeypatch: pytest.MonkeyPatch) -> None:
