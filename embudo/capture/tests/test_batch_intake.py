@@ -179,6 +179,11 @@ def test_a_batch_leaves_the_same_rows_as_one_request_per_item_in_order(client: C
         return snapshot(answers)
 
     expected, got = _in_rollback(one_by_one), _in_rollback(batched)
+    # The same, the batch split into transactions of 4 items (a person's items in different transactions).
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(batch_intake, "TRANSACTION_ITEMS", 4)
+        split = _in_rollback(batched)
+    assert split == got
 
     for part in expected:
         assert got[part] == expected[part], part
