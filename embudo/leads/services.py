@@ -437,6 +437,9 @@ def create_leads_from_intake(new_leads: Sequence[NewIntakeLead]) -> list[Lead | 
 def _insert_many_unless_email_taken(leads: list[Lead]) -> set[int]:
     """``INSERT … ON CONFLICT ((lower(email))) WHERE email <> '' DO NOTHING RETURNING id`` of leads whose ids
     are set, 500 rows per statement (~36 parameters a row; PostgreSQL takes 65,535); the ids inserted."""
+    # Rows in email order (their ids are set already): two batches inserting the same emails wait on the unique
+    # index in the same order instead of deadlocking.
+    leads = sorted(leads, key=lambda lead: (lead.email or "").lower())
     inserted: set[int] = set()
     for start in range(0, len(leads), 500):
         inserted |= _insert_rows_unless_email_taken(leads[start : start + 500])
