@@ -252,7 +252,8 @@ def _round(
     later: list[services.PreparedSubmission] = []
     claimed: set[str] = set()
     for prepared, lead in zip(pending, found, strict=True):
-        marks = {f"e:{prepared.keys.email}" if prepared.keys.email else "",
+        # Emails compare as the unique index does (lower-case): "Ana@x.es" and "ana@x.es" are one person.
+        marks = {f"e:{prepared.keys.email.lower()}" if prepared.keys.email else "",
                  f"p:{prepared.keys.phone or prepared.keys.whatsapp}" if (prepared.keys.phone or prepared.keys.whatsapp)
                  else "", f"l:{lead.pk}" if lead is not None else ""} - {""}  # fmt: skip
         if marks & claimed:

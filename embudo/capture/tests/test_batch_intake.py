@@ -317,3 +317,22 @@ def test_an_email_stored_concurrently_after_the_lookup_is_merged_into(
     assert [i["status_code"] for i in items] == [200, 201], items
     lead = Lead.objects.get(email="race@example.com")
     assert lead.first_name == "Other" and lead.city == "Quito" and items[0]["id"] == lead.pk
+
+
+def test_one_person_in_two_cases_is_merged_by_the_set_based_rounds(
+    client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """ "Ana@…" and "ana@…" are one person (the unique index is on lower(email)): the second item waits for the
+    next round and merges there, with no detour through the single path."""
+    from embudo.capture import services
+
+    def not_expected(submission: Submission) -> Any:
+        raise AssertionError(f"submission {submission.pk} went through the single path")
+
+    monkeypatch.setattr(services, "process_locked_submission", not_expected)
+    items = [{"email": "Ana.Case@example.com", "first_name": "Ana"}, {"email": "ana.case@example.com", "city": "Lima"}]
+    response = post(client, {"items": items}, path="/api/v1/leads/batch")
+
+    assert [i["status_code"] for i in response.json()["items"]] == [201, 200]
+    lead = Lead.objects.get(email__iexact="ana.case@example.com")
+    assert (lead.first_name, lead.city) == ("Ana", "Lima")
