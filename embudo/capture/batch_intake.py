@@ -276,20 +276,20 @@ def _round(
         if settings.DEDUPE_FUZZY_AT_INTAKE and unmatched
         else {}
     )
-    # Merges lock their leads in id order (a round's leads are distinct, so the order changes no outcome): two
-    # batches merging into the same leads then wait for each other instead of deadlocking.
-    merged: dict[int, tuple[Lead, Any]] = {}
-    for prepared, lead in sorted(((p, m) for p, m in this_round if m is not None), key=lambda pair: pair[1].pk):
-        changes = services.intake_changes(lead, prepared, companies.get(prepared.company_domain))
-        written = leads_services.apply_intake_changes(
-            lead_id=lead.pk, changes=changes, channel=prepared.submission.channel,
-            actor_id=prepared.submission.actor_id,
-        )  # fmt: skip
-        merged[prepared.submission.pk] = (written, clock.now())
+    # Merges into stored leads in one go; they lock their leads in id order (a round's leads are distinct, so the
+    # order changes no outcome): two batches merging into the same leads wait for each other, no deadlock.
+    merged = leads_services.apply_intake_changes_many([
+        leads_services.IntakeChanges(
+            lead_id=lead.pk, changes=services.intake_changes(lead, prepared, companies.get(prepared.company_domain)),
+            channel=prepared.submission.channel, actor_id=prepared.submission.actor_id,
+        )
+        for prepared, lead in this_round
+        if lead is not None
+    ])  # fmt: skip
+    merged_at = clock.now()
     for prepared, lead in this_round:
         if lead is not None:
-            written, stored_at = merged[prepared.submission.pk]
-            done.append(_Done(prepared, written, created=False, stored_at=stored_at))
+            done.append(_Done(prepared, merged[lead.pk], created=False, stored_at=merged_at))
         elif fuzzy.get(prepared.submission.pk) is not None:
             one_by_one.append(prepared)  # a review candidate or an automatic merge: the single path records it
         else:

@@ -167,18 +167,38 @@ def index_lead(*, lead: Lead, new: bool = False) -> None:
     _write_keys(lead.pk, matching.lead_keys(values), new=new)
 
 
-def index_new_leads(leads: Sequence[Lead]) -> None:
-    """``index_lead(new=True)`` for many just-inserted leads, in one statement."""
+def _key_pairs(leads: Sequence[Lead]) -> tuple[list[int], list[int]]:
+    """The blocking keys of ``leads`` and, alongside, the lead each belongs to."""
     key_list: list[int] = []
     lead_ids: list[int] = []
     for lead in leads:
         keys = matching.lead_keys({f: getattr(lead, f) for f in matching.RECORD_FIELDS})
         key_list.extend(keys)
         lead_ids.extend([lead.pk] * len(keys))
+    return key_list, lead_ids
+
+
+def index_new_leads(leads: Sequence[Lead], *, pairs: tuple[list[int], list[int]] | None = None) -> None:
+    """``index_lead(new=True)`` for many just-inserted leads, in one statement."""
+    key_list, lead_ids = pairs if pairs is not None else _key_pairs(leads)
     if key_list:
         with connection.cursor() as cursor:
             cursor.execute("INSERT INTO dedupe_leadkey (key, lead_id) SELECT * FROM unnest(%s::bigint[], "
                            "%s::bigint[]) ON CONFLICT DO NOTHING", [key_list, lead_ids])  # fmt: skip
+
+
+def index_leads(leads: Sequence[Lead]) -> None:
+    """``index_lead`` for several leads in two statements: drop their stale keys, add the missing ones."""
+    if not leads:
+        return
+    key_list, lead_ids = _key_pairs(leads)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "DELETE FROM dedupe_leadkey k WHERE k.lead_id = ANY(%s::bigint[]) AND NOT EXISTS (SELECT 1 FROM "
+            "unnest(%s::bigint[], %s::bigint[]) AS u(key, lead_id) WHERE u.key = k.key AND u.lead_id = k.lead_id)",
+            [[lead.pk for lead in leads], key_list, lead_ids],
+        )
+    index_new_leads(leads, pairs=(key_list, lead_ids))
 
 
 def reindex_lead(*, lead_id: int) -> None:

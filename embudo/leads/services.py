@@ -14,6 +14,7 @@ from embudo.accounts import selectors as accounts_selectors
 from embudo.accounts.models import Team, User
 from embudo.core import clock
 from embudo.core import events as core_events
+from embudo.core.sqlparams import jsonb
 from embudo.dedupe import services as dedupe_services
 from embudo.leads import domain, selectors
 from embudo.leads.events import LeadCreated, LeadUpdated, NoteAdded
@@ -485,22 +486,76 @@ def apply_intake_changes(
 
     The caller (capture's intake) scores the lead in the same transaction, so the event says so and no
     rescoring job is queued for it (``config/event_map.ONLY_WHEN``)."""
-    lead = Lead.objects.select_for_update().get(pk=lead_id)
-    allowed = {k: v for k, v in changes.items() if k in (*INTAKE_FIELDS, "company_id", "custom_fields")}
-    diff = domain.changed_fields({k: getattr(lead, k) for k in allowed}, allowed)
-    if not diff:
-        return lead
-    for field, value in allowed.items():
-        setattr(lead, field, value)
-    lead.updated_at = clock.now()
-    lead.save(update_fields=[*diff.keys(), "updated_at"])
-    if dedupe_services.affects_keys(diff):
-        dedupe_services.index_lead(lead=lead)
-    core_events.publish(
-        LeadUpdated(lead_id=lead.pk, actor_id=actor_id, changes=diff, channel=channel, scored=True),
-        occurred_at=lead.updated_at,
-    )
-    return lead
+    written = apply_intake_changes_many([IntakeChanges(lead_id=lead_id, changes=changes, channel=channel,
+                                                       actor_id=actor_id)])  # fmt: skip
+    if lead_id not in written:
+        raise Lead.DoesNotExist(f"Lead {lead_id} does not exist.")
+    return written[lead_id]
+
+
+@dataclass(frozen=True)
+class IntakeChanges:
+    """One lead for ``apply_intake_changes_many``: the arguments of ``apply_intake_changes``."""
+
+    lead_id: int
+    changes: Mapping[str, Any]
+    channel: str
+    actor_id: int | None = None
+
+
+_MERGE_TEXT = ", ".join(
+    f"{f} = CASE WHEN u.changes ? '{f}' THEN u.changes ->> '{f}' ELSE l.{f} END" for f in INTAKE_FIELDS
+)
+# Every changed column of every lead in one statement: a column a lead does not change keeps its value (which
+# PostgreSQL compares, so an unchanged indexed column still allows a HOT update).
+_APPLY_INTAKE_CHANGES = f"""
+    UPDATE leads_lead l SET {_MERGE_TEXT},
+        company_id = CASE WHEN u.changes ? 'company_id' THEN (u.changes ->> 'company_id')::bigint ELSE l.company_id END,
+        custom_fields = CASE WHEN u.changes ? 'custom_fields' THEN u.changes -> 'custom_fields'
+                             ELSE l.custom_fields END,
+        updated_at = %s
+    FROM unnest(%s::bigint[], %s::jsonb[]) AS u(id, changes) WHERE l.id = u.id
+"""  # noqa: S608 - fixed column names; the values are parameters
+
+
+def apply_intake_changes_many(items: Sequence[IntakeChanges]) -> dict[int, Lead]:
+    """``apply_intake_changes`` for several distinct leads in four statements whatever their number: lock and read
+    them (in id order), write every change, re-file the blocking keys of those whose matching fields changed,
+    publish their ``LeadUpdated``. Returns each lead as written (a lead that no longer exists is left out)."""
+    if not items:
+        return {}
+    leads = {lead.pk: lead for lead in Lead.objects.select_for_update().filter(pk__in=[i.lead_id for i in items])
+             .order_by("pk")}  # fmt: skip
+    now = clock.now()
+    written: list[tuple[Lead, dict[str, Any], IntakeChanges]] = []
+    for item in items:
+        lead = leads.get(item.lead_id)
+        if lead is None:  # deleted meanwhile: nothing to write (the caller decides what that means)
+            continue
+        allowed = {k: v for k, v in item.changes.items() if k in (*INTAKE_FIELDS, "company_id", "custom_fields")}
+        diff = domain.changed_fields({k: getattr(lead, k) for k in allowed}, allowed)
+        if not diff:
+            continue
+        for field, value in allowed.items():
+            setattr(lead, field, value)
+        lead.updated_at = now
+        written.append((lead, diff, item))
+    if written:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                _APPLY_INTAKE_CHANGES,
+                [now, [lead.pk for lead, _, _ in written],
+                 [jsonb({k: getattr(lead, k) for k in diff}) for lead, diff, _ in written]],
+            )  # fmt: skip
+        dedupe_services.index_leads([lead for lead, diff, _ in written if dedupe_services.affects_keys(diff)])
+        core_events.publish_many(
+            [
+                LeadUpdated(lead_id=lead.pk, actor_id=item.actor_id, changes=diff, channel=item.channel, scored=True)
+                for lead, diff, item in written
+            ],  # fmt: skip
+            occurred_at=now,
+        )
+    return leads
 
 
 @transaction.atomic

@@ -196,26 +196,34 @@ def test_a_batch_leaves_the_same_rows_as_one_request_per_item_in_order(client: C
 
 
 def test_statements_do_not_grow_with_the_batch() -> None:
-    """40 new leads cost the same statements as 5: every step is one statement for the whole batch. (What stays
-    per lead: merges, and routing by a published rule set; none of them here.)"""
+    """40 leads cost the same statements as 5, new or merged: every step is one statement for the whole batch.
+    (What stays per lead is routing by a published rule set; none here.)"""
     account_services.create_user(email="plain@example.com", role=Role.ADMIN, password="x" * 12)
     _, token = account_services.create_api_token(user_email="plain@example.com", name="tests")
     client = Client(HTTP_AUTHORIZATION=f"Bearer {token}")
     post(client, {"items": [{"email": "warm@example.es"}]}, path="/api/v1/leads/batch")  # per-process caches
 
-    def statements(n: int, tag: str) -> list[str]:
-        items = [{"email": f"{tag}{i}@example{i}.com", "first_name": f"N{tag}{i}", "country": "ES",
-                  "consents": [CONSENT]} for i in range(n)]  # fmt: skip
+    def statements(n: int, tag: str, *, again: bool = False) -> list[str]:
+        items: list[dict[str, Any]] = [{"email": f"{tag}{i}@example{i}.com", "first_name": f"N{tag}{i}",
+                                         "country": "ES", "consents": [CONSENT]} for i in range(n)]  # fmt: skip
+        if again:  # the same people with a new city and custom field: every item a merge
+            items = [{**item, "city": "Lima", "custom_fields": {"seen": 2}} for item in items]
         with CaptureQueriesContext(connection) as queries:
             response = post(client, {"items": items}, path="/api/v1/leads/batch")
-        assert response.status_code == 200 and response.json()["created"] == n, response.content
-        return [re.sub(r'"s\d+_x\d+"', "sp", " ".join(q["sql"].split()))[:60] for q in queries.captured_queries]
+        assert response.status_code == 200, response.content
+        assert response.json()["merged" if again else "created"] == n, response.content
+        return [re.sub(r"\d+", "N", " ".join(q["sql"].split()))[:60] for q in queries.captured_queries]
 
     small, large = statements(5, "a"), statements(40, "b")
-
-    # Nothing is per lead here: no fuzzy lookup (off), no merge, and routing with no rule set published.
     assert Counter(large) == Counter(small), (Counter(large) - Counter(small), Counter(small) - Counter(large))
     assert len(small) <= 25, small
+
+    small_merge, large_merge = statements(5, "a", again=True), statements(40, "b", again=True)
+    assert Counter(large_merge) == Counter(small_merge), Counter(large_merge) - Counter(small_merge)
+    assert len(small_merge) <= 25, small_merge
+    lead = Lead.objects.get(email="b39@example39.com")
+    assert (lead.city, lead.custom_fields) == ("Lima", {"seen": 2})
+    assert DomainEvent.objects.filter(lead_id=lead.pk, type="leads.LeadUpdated").count() == 1
 
 
 def test_a_failing_batch_is_processed_one_by_one(client: Client, monkeypatch: pytest.MonkeyPatch) -> None:
