@@ -4,10 +4,10 @@ Each submission goes through the steps of ``services.process_locked_submission``
 match → create or merge → enrich → attribution and consent → score → event → route) and ends in the same
 rows, but each step is one statement for the whole batch instead of one per submission: the raw submissions,
 the companies, the phone locks, the exact-key lookup, the fuzzy lookup, the new leads with their blocking keys
-and ``LeadCreated`` events, the attribution, the consents, the scoring, the ``LeadCaptured`` events, the
-submissions' outcomes and the speed-to-lead marks of leads with nothing to route. What stays per submission:
-merges into existing leads (``leads_services.apply_intake_changes``) and routing by a published rule set (a
-pool pick is one at a time by design: fairness).
+and ``LeadCreated`` events, the merges into stored leads (``leads_services.apply_intake_changes_many``), the
+attribution, the consents, the scoring, the ``LeadCaptured`` events, the submissions' outcomes and the
+speed-to-lead marks of leads with nothing to route. What stays per submission: routing by a published rule
+set (a pool pick is one at a time by design: fairness).
 
 Order is kept as if the submissions came one by one, in the batch's order:
 - two submissions of a batch with the same email or phone, or matching the same lead, are in different
