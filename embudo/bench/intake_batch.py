@@ -2,7 +2,8 @@
 
 The same server, leads and CPU accounting as ``bench intake-api`` (gunicorn, 2 workers × 4 threads, on loopback
 against the benchmark database), but each request carries ``--batch`` new leads (default 100), sent by
-``--clients`` keep-alive connections (default 4) from a separate process. Figures: leads per second, the
+``--clients`` keep-alive connections (default 4) from a separate process; ``--routed`` publishes speed-to-lead's
+rule set (50 reps in 5 pools) for the run, so every lead is also assigned. Figures: leads per second, the
 requests' p50/p99, and the CPU per lead of the server and of PostgreSQL. What it added is deleted afterwards.
 """
 
@@ -60,18 +61,24 @@ def _load(port: int, token: str, seconds: float, clients: int, size: int, run_ta
 
 
 def run(
-    *, seconds: float, clients: int, batch: int, workers: int, threads: int, port: int, stdout: Any
-) -> intake_api.Outcome:
+    *, seconds: float, clients: int, batch: int, workers: int, threads: int, port: int, stdout: Any,
+    routed: bool = False,
+) -> intake_api.Outcome:  # fmt: skip
+    # Imported here, not at the top: the load process imports this module to run ``_load`` without Django set up.
     from embudo.bench import routing
+    from embudo.leads.models import Lead
 
     routing.ensure_migrated()
     token = intake_api.bench_token()
     port = port or intake_api.free_port()
     intake_api.settle()
     leads_before = intake_api.count_leads()
+    before = intake_api.max_ids()
+    jobs_before = routing.max_job_id()
+    # --routed: speed-to-lead's rule set (50 reps in 5 pools) published for the run, so every lead is assigned.
+    published = routing.publish_bench_rules(routing.ensure_pools(routing.ensure_reps())) if routed else None
     log = Path(tempfile.gettempdir()) / f"embudo-bench-intake-batch-{port}.log"
     server = intake_api.Server(port=port, workers=workers, threads=threads, log=log)
-    before = intake_api.max_ids()
     run_tag = uuid.uuid4().hex[:10]
     spawn = multiprocessing.get_context("spawn")
     try:
@@ -91,7 +98,15 @@ def run(
         meter.stop()
     finally:
         server.stop()
-    intake_api.cleanup(before)
+        # Leads of the run (the warm-up's too) that have an owner: all of them when routed.
+        assigned = Lead.objects.filter(pk__gt=before["leads_lead"], owner_id__isnull=False).count()
+        try:
+            if routed:
+                routing.cleanup_lead_rows(before["leads_lead"], jobs_before)
+            intake_api.cleanup(before)
+        finally:
+            if published is not None:
+                routing.restore_rules(*published)
     results = data["results"]
     ok = [ms for status, _, ms in results if status == 200]
     stored = sum(n for _, n, _ in results)
@@ -105,6 +120,7 @@ def run(
         "request_p50_ms": round(intake_api.percentile(ok, 50), 1),
         "request_p99_ms": round(intake_api.percentile(ok, 99), 1),
         "seconds": round(elapsed, 1),
+        "assigned_leads": assigned,
         "cpu_ms_per_lead": meter.per_item_ms(stored),
         "machine_busy_pct": meter.machine_busy_pct,
     }
@@ -112,6 +128,7 @@ def run(
         "seconds": seconds,
         "clients": clients,
         "batch": batch,
+        "routed": routed,
         "server_workers": workers,
         "server_threads": threads,
         "leads_stored": leads_before,

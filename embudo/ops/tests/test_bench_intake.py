@@ -16,6 +16,7 @@ from django.db import connection
 from embudo.bench import intake_api
 from embudo.capture.models import Submission
 from embudo.leads.models import CompanyStatsPending, Lead
+from embudo.routing.models import Assignment, RuleSet, RuleSetStatus
 
 
 def _figures(path: Path, name: str) -> dict[str, Any]:
@@ -73,15 +74,20 @@ def test_bench_intake_api_small(tmp_path: Path, database_url: str) -> None:
 
 
 @pytest.mark.django_db(transaction=True)
-def test_bench_intake_batch_small(tmp_path: Path, database_url: str) -> None:
+@pytest.mark.parametrize("routed", [False, True])
+def test_bench_intake_batch_small(tmp_path: Path, database_url: str, routed: bool) -> None:
     call_command("bench", "intake-batch", "--seconds", "2", "--clients", "2", "--batch", "20",
-                 "--output-dir", str(tmp_path), stdout=StringIO())  # fmt: skip
+                 *(["--routed"] if routed else []), "--output-dir", str(tmp_path), stdout=StringIO())  # fmt: skip
     figures = _figures(tmp_path, "intake-batch")
     assert figures["requests_ok"] > 0 and figures["failed_requests"] == 0 and figures["failed_items"] == 0
     assert figures["leads"] == 20 * figures["requests_ok"] and figures["leads_per_s"] > 0
     assert 0 < figures["request_p50_ms"] <= figures["request_p99_ms"]
     assert figures["cpu_ms_per_lead"]["web"] > 0 and figures["cpu_ms_per_lead"]["database"] > 0
     assert Lead.objects.count() == 0 and Submission.objects.count() == 0  # cleaned up
+    # A routed run assigned its leads (the warm-up's too), then took its rule set back and left no assignment.
+    assert (figures["assigned_leads"] >= figures["leads"]) if routed else figures["assigned_leads"] == 0
+    assert not Assignment.objects.exists()
+    assert not RuleSet.objects.filter(status=RuleSetStatus.PUBLISHED).exists()
 
 
 @pytest.mark.django_db(transaction=True)

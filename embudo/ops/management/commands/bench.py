@@ -109,6 +109,7 @@ class Command(BaseCommand):
         bat.add_argument("--workers", type=int, default=2, help="Server worker processes.")
         bat.add_argument("--threads", type=int, default=4, help="Threads per server worker.")
         bat.add_argument("--port", type=int, default=0, help="Loopback port (default: a free one).")
+        bat.add_argument("--routed", action="store_true", help="Publish speed-to-lead's rule set: every lead routed.")
         bat.add_argument("--output-dir", type=Path, default=None)
         nl = sub.add_parser("no-loss", help="Submissions while the worker is killed and connections dropped.")
         nl.add_argument("--submissions", type=int, default=10_000)
@@ -204,6 +205,7 @@ class Command(BaseCommand):
             outcome = intake_batch.run(
                 seconds=options["seconds"], clients=options["clients"], batch=options["batch"],
                 workers=options["workers"], threads=options["threads"], port=options["port"], stdout=self.stdout,
+                routed=options["routed"],
             )  # fmt: skip
         else:
             outcome = no_loss.run(
