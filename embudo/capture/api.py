@@ -151,7 +151,7 @@ def capture_batch(
 ) -> BatchOut:
     """Each item is a lead as for `POST /leads`, with its own result in the same order (`status_code` as the
     single request would answer): one bad item does not stop the others. The items are processed together,
-    set-based (one statement per step for up to 250 items, each 250 in one transaction), with the same outcome
+    set-based (one statement per step for up to 50 items, each 50 in one transaction), with the same outcome
     as one request per item in the batch's order. With an `Idempotency-Key`, each item's key is `KEY:INDEX`."""
     user: User = request.auth  # type: ignore[attr-defined]
     key = (idempotency_key or "").strip()[:180]

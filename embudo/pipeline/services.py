@@ -228,13 +228,18 @@ def ensure_default_stages() -> None:
     """The default pipeline (the data migration creates it; a database flushed by tests loses it). Idempotent."""
     if Stage.objects.filter(team__isnull=True).exists():
         return
+    specs = list(enumerate(domain.DEFAULT_STAGES))
     with connection.cursor() as cursor:
-        for position, spec in enumerate(domain.DEFAULT_STAGES):
-            cursor.execute(
-                """INSERT INTO pipeline_stage (team_id, key, name, position, kind, probability, active)
-                   VALUES (NULL, %s, %s, %s, %s, %s, true) ON CONFLICT DO NOTHING""",
-                [spec.key, spec.name, position, spec.kind.value, spec.probability],
-            )
+        # One statement, so all of them or none: row by row in autocommit, a concurrent TRUNCATE (a test's flush)
+        # could land between two rows and leave half a pipeline that this check then takes for a whole one.
+        cursor.execute(
+            "INSERT INTO pipeline_stage (team_id, key, name, position, kind, probability, active) "
+            "SELECT NULL, u.key, u.name, u.position, u.kind, u.probability, true "
+            "FROM unnest(%s::text[], %s::text[], %s::int[], %s::text[], %s::int[]) "
+            "AS u(key, name, position, kind, probability) ON CONFLICT DO NOTHING",
+            [[spec.key for _, spec in specs], [spec.name for _, spec in specs], [position for position, _ in specs],
+             [spec.kind.value for _, spec in specs], [spec.probability for _, spec in specs]],
+        )  # fmt: skip
 
 
 def _stages_for(team_id: int | None) -> list[Stage]:
