@@ -6,8 +6,8 @@ rows, but each step is one statement for the whole batch instead of one per subm
 the companies, the phone locks, the exact-key lookup, the fuzzy lookup, the new leads with their blocking keys
 and ``LeadCreated`` events, the merges into stored leads (``leads_services.apply_intake_changes_many``), the
 attribution, the consents, the scoring, the ``LeadCaptured`` events, the submissions' outcomes and the
-speed-to-lead marks of leads with nothing to route. What stays per submission: routing by a published rule
-set (a pool pick is one at a time by design: fairness).
+speed-to-lead marks of leads with nothing to route, and routing by a published rule set
+(``routing.services.route_many_at_intake``: picks in arrival order from one snapshot per pool, written together).
 
 Order is kept as if the submissions came one by one, in the batch's order:
 - two submissions of a batch with the same email or phone, or matching the same lead, are in different
@@ -64,9 +64,9 @@ class BatchItem:
 
 # Items per transaction. What a transaction holds until it ends: an advisory lock per distinct phone (PostgreSQL's
 # lock table is shared and bounded: max_locks_per_transaction × max_connections, 6,400 with the defaults) and,
-# when its leads are routed, each pool's row lock from its first pick in that pool (~3.5 ms per routed lead after
-# it, which a single-lead request to that pool waits for). 50 bounds both (≤ ~0.2 s) and keeps almost all of
-# the set-based gain: a transaction's fixed cost is about 25 statements.
+# when its leads are routed, the row locks of the pools they go to, from the routing step to COMMIT (which a
+# single-lead request to one of those pools waits for). 50 bounds both and keeps almost all of the set-based
+# gain: a transaction's fixed cost is about 25 statements.
 TRANSACTION_ITEMS = 50
 
 
@@ -354,7 +354,9 @@ def _write_done(done: list[_Done], processed: dict[int, services.Processed | Non
         for d in done
     ])  # fmt: skip
     # Routing last, in arrival order (see services.process_locked_submission: a pool pick holds the pool's lock
-    # until COMMIT); the leads with nothing to route cost one statement together.
+    # until COMMIT; ``done`` has a round's merges before its new leads); the leads with nothing to route cost one
+    # statement together.
+    done = sorted(done, key=lambda d: d.prepared.submission.pk)
     routed = routing_services.route_many_at_intake([
         routing_services.IntakeRouting(
             lead_id=d.lead.pk, created=d.created, received_at=d.prepared.submission.received_at,

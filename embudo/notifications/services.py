@@ -1,6 +1,7 @@
 """Notifications: in-app rows, plus email and team-webhook jobs deferred in the caller's transaction.
 
-Interface used by other contexts (keep this signature): :func:`notify`.
+Interface used by other contexts (keep these signatures): :func:`notify`, :func:`notify_many` (routing's
+set-based assignments).
 """
 
 from __future__ import annotations
@@ -49,6 +50,21 @@ def webhook_timeout() -> float:
     return float(getattr(settings, "NOTIFICATIONS_WEBHOOK_TIMEOUT", 5.0))
 
 
+@dataclass(frozen=True)
+class Notice:
+    """One notification for :func:`notify_many` (the arguments of :func:`notify`)."""
+
+    user_id: int
+    kind: str
+    title: str | Promise
+    body: str | Promise = ""
+    params: Mapping[str, Any] | None = None
+    lead_id: int | None = None
+    url: str = ""
+    team_id: int | None = None
+    recipient: selectors.Recipient | None = None
+
+
 def notify(
     *,
     user_id: int,
@@ -76,37 +92,59 @@ def notify(
 
     Returns the in-app notification id (None if the user's preferences mute this kind in the app).
     """
-    channels, language = recipient if recipient is not None else selectors.get_recipient(user_id, kind)
-    with translation.override(language or settings.LANGUAGE_CODE):
-        values = {k: str(v) for k, v in (params or {}).items()}
-        title = (str(title) % values if values else str(title))[: domain.MAX_TITLE]
-        body = str(body) % values if values and body else str(body)
-    url = url[: domain.MAX_URL]
+    notice = Notice(user_id=user_id, kind=kind, title=title, body=body, params=params, lead_id=lead_id, url=url,
+                    team_id=team_id, recipient=recipient)  # fmt: skip
+    return notify_many([notice])[0]
+
+
+def notify_many(notices: Sequence[Notice]) -> list[int | None]:
+    """:func:`notify` for several notices: the in-app rows in one statement, every job in one batch, the
+    webhooks of each (team, kind) read once. Returns the in-app ids in the notices' order."""
     now = clock.now()
-    notification_id: int | None = None
-    with transaction.atomic(savepoint=False):
+    rows: list[tuple[int, int, str, str, str, int | None, str]] = []  # (position, user, kind, title, body, lead, url)
+    jobs: list[JobToDefer] = []
+    webhooks: dict[tuple[int, str], list[tuple[int, str]]] = {}
+    for position, notice in enumerate(notices):
+        channels, language = (
+            notice.recipient if notice.recipient is not None else selectors.get_recipient(notice.user_id, notice.kind)
+        )
+        with translation.override(language or settings.LANGUAGE_CODE):
+            values = {k: str(v) for k, v in (notice.params or {}).items()}
+            title = (str(notice.title) % values if values else str(notice.title))[: domain.MAX_TITLE]
+            body = str(notice.body) % values if values and notice.body else str(notice.body)
+        url = notice.url[: domain.MAX_URL]
         if channels.in_app:
-            with connection.cursor() as cursor:  # plain SQL: once per routed lead on the intake path
-                cursor.execute(
-                    "INSERT INTO notifications_notification (user_id, kind, title, body, lead_id, url, created_at)"
-                    " VALUES (%s, %s, %s, %s, %s, %s, %s) RETURNING id",
-                    [user_id, kind, title, body, lead_id, url, now],
-                )
-                row = cursor.fetchone()
-            notification_id = int(row[0]) if row else None
-        jobs: list[JobToDefer] = []
+            rows.append((position, notice.user_id, notice.kind, title, body, notice.lead_id, url))
         if channels.email:
-            email = {"user_id": user_id, "kind": kind, "title": title, "body": body, "url": url}
+            email = {"user_id": notice.user_id, "kind": notice.kind, "title": title, "body": body, "url": url}
             jobs.append(JobToDefer("notifications.send_email", email))
-        if team_id is not None:
-            for webhook_id, _url in selectors.list_active_webhooks(team_id, kind):
+        if notice.team_id is not None:
+            key = (notice.team_id, notice.kind)
+            if key not in webhooks:
+                webhooks[key] = selectors.list_active_webhooks(notice.team_id, notice.kind)
+            for webhook_id, _url in webhooks[key]:
                 payload = domain.webhook_payload(
-                    kind=kind, title=title, body=body, lead_id=lead_id, url=domain.absolute_url(base_url(), url),
-                    team_id=team_id, sent_at=now.isoformat(),
+                    kind=notice.kind, title=title, body=body, lead_id=notice.lead_id,
+                    url=domain.absolute_url(base_url(), url), team_id=notice.team_id, sent_at=now.isoformat(),
                 )  # fmt: skip
                 jobs.append(JobToDefer("notifications.post_webhook", {"webhook_id": webhook_id, "payload": payload}))
+    ids: list[int | None] = [None] * len(notices)
+    with transaction.atomic(savepoint=False):
+        if rows:
+            with connection.cursor() as cursor:  # plain SQL: once per routed lead on the intake path
+                # The ids come from the sequence in the SELECT's order (ORDER BY n): sorted, they follow ``rows``.
+                cursor.execute(
+                    "INSERT INTO notifications_notification (user_id, kind, title, body, lead_id, url, created_at)"
+                    " SELECT u.user_id, u.kind, u.title, u.body, u.lead_id, u.url, %s"
+                    " FROM unnest(%s::bigint[], %s::text[], %s::text[], %s::text[], %s::bigint[], %s::text[])"
+                    " WITH ORDINALITY AS u(user_id, kind, title, body, lead_id, url, n) ORDER BY u.n RETURNING id",
+                    [now, *([r[i] for r in rows] for i in range(1, 7))],
+                )
+                inserted = sorted(int(r[0]) for r in cursor.fetchall())
+            for row, notification_id in zip(rows, inserted, strict=True):
+                ids[row[0]] = notification_id
         defer_jobs(jobs)
-    return notification_id
+    return ids
 
 
 # --- in-app ------------------------------------------------------------------------------------------

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -314,14 +314,22 @@ class PoolStateWrite:
 
 
 def _pick_from_pool(
-    pool: Pool, lead: Lead, *, exclude_user_ids: Sequence[int] = (), commit: bool = True, defer_write: bool = False
+    pool: Pool,
+    lead: Lead,
+    *,
+    exclude_user_ids: Sequence[int] = (),
+    commit: bool = True,
+    defer_write: bool = False,
+    snapshot: selectors.PoolSnapshot | None = None,
 ) -> _PoolPick:
     """Choose the next eligible member of ``pool`` (locked by the caller when ``commit``).
 
     ``defer_write``: return the pool's write (``state_write``) instead of running it, for ``_apply`` to run
-    it with the lead's owner update, one statement less while the pool's lock is held."""
+    it with the lead's owner update, one statement less while the pool's lock is held. ``snapshot``: the
+    members as the caller has them (``_route_together`` keeps one per pool, up to date with its own picks)."""
     now = clock.now()
-    snapshot = selectors.pool_snapshot(pool, at=now)
+    if snapshot is None:
+        snapshot = selectors.pool_snapshot(pool, at=now)
     candidates = snapshot.candidates
     requirements = eligibility.Requirements(
         skills=eligibility.normalise_tags(pool.required_skills or ()),
@@ -404,8 +412,15 @@ def _decide(
     pool_override: Pool | None = None,
     form_id: int | None = None,
     explain: bool = False,
+    evaluation: rules_domain.Evaluation | None = None,
+    locked_pools: Mapping[int, Pool] | None = None,
+    pick: Callable[[Pool, Lead], _PoolPick] | None = None,
 ) -> tuple[Decision, list[rules_domain.RuleCheck]]:
-    """Evaluate the rules and pick the owner. With ``commit`` the pool is locked and its state advanced."""
+    """Evaluate the rules and pick the owner. With ``commit`` the pool is locked and its state advanced.
+
+    ``evaluation``: the rules' evaluation for this lead when the caller has it; ``locked_pools``: pools the
+    caller locked already, by id; ``pick``: how to pick from a pool instead of ``_pick_from_pool`` (the last
+    two for ``_route_together``)."""
     checks: list[rules_domain.RuleCheck] = []
     rule: rules_domain.Rule | None = None
     action: str
@@ -432,8 +447,9 @@ def _decide(
             )  # fmt: skip
         ), checks
     else:
-        parsed = _rules_of(rule_set)
-        evaluation = rules_domain.evaluate(parsed, _record(lead, parsed, form_id=form_id), explain=explain)
+        if evaluation is None:
+            parsed = _rules_of(rule_set)
+            evaluation = rules_domain.evaluate(parsed, _record(lead, parsed, form_id=form_id), explain=explain)
         checks = evaluation.checks
         rule = evaluation.rule
         if rule is not None:
@@ -475,13 +491,19 @@ def _decide(
                 reason = gettext("Owner of another lead of the same company.")
                 candidates = [CandidateView(account_owner, None, account_name, "chosen")]
         if owner_id is None:
-            if pool is None:
+            if pool is None and locked_pools is not None and pool_id is not None and pool_id in locked_pools:
+                pool = locked_pools[pool_id]
+            elif pool is None:
                 pool = _lock_pool(pool_id) if commit else _get_pool(pool_id)
             if pool is None or not pool.active:
                 outcome = AssignmentOutcome.QUEUED
                 reason = gettext("The pool is missing or inactive: left in the team queue.")
             else:
-                picked = _pick_from_pool(pool, lead, exclude_user_ids=exclude_user_ids, commit=commit, defer_write=True)
+                picked = (
+                    pick(pool, lead)
+                    if pick is not None
+                    else _pick_from_pool(pool, lead, exclude_user_ids=exclude_user_ids, commit=commit, defer_write=True)
+                )
                 candidates = candidates + picked.candidates
                 if picked.user_id is not None:
                     owner_id, owner_name, owner_recipient = picked.user_id, picked.user_name, picked.recipient
@@ -671,6 +693,37 @@ def _load_lead(lead_id: int, *, lock: bool) -> Lead | None:
     return lead
 
 
+def _load_leads(lead_ids: Sequence[int]) -> dict[int, Lead]:
+    """:func:`_load_lead` (without lock) for several leads, in one statement: by id."""
+    lead_plan, company_plan = rows.row_plan(Lead, "l"), rows.row_plan(Company, "c")
+    with connection.cursor() as cursor:
+        columns = f"{lead_plan.columns}, {company_plan.columns}"
+        sql = f"SELECT {columns} FROM leads_lead l LEFT JOIN leads_company c ON c.id = l.company_id"  # noqa: S608
+        cursor.execute(sql + " WHERE l.id = ANY(%s)", [list(lead_ids)])
+        found = cursor.fetchall()
+    leads: dict[int, Lead] = {}
+    for row in found:
+        lead: Lead = rows.instance_from_row(lead_plan, row)
+        company = rows.instance_from_row(company_plan, row, lead_plan.width) if lead.company_id is not None else None
+        Lead._meta.get_field("company").set_cached_value(lead, company)
+        leads[lead.pk] = lead
+    return leads
+
+
+def _lock_pools(pool_ids: Sequence[int]) -> dict[int, Pool]:
+    """Lock several pools in id order, in one statement: by id. (Two transactions that lock pools this way, or
+    one pool each, never wait on each other in a cycle.)"""
+    if not pool_ids:
+        return {}
+    plan = rows.row_plan(Pool, "p")
+    with connection.cursor() as cursor:
+        sql = f"SELECT {plan.columns} FROM routing_pool p WHERE p.id = ANY(%s) ORDER BY p.id FOR UPDATE"  # noqa: S608
+        cursor.execute(sql, [sorted(pool_ids)])
+        found = cursor.fetchall()
+    pools = [rows.instance_from_row(plan, row) for row in found]
+    return {pool.pk: pool for pool in pools}
+
+
 def route_at_intake(
     *,
     lead_id: int,
@@ -745,26 +798,227 @@ def route_many_at_intake(leads: Sequence[IntakeRouting]) -> list[RoutingResult |
     pick is one at a time: fairness)."""
     rule_sets: dict[int | None, Any] = {}
     marks: list[tuple[int, dict[str, Any]]] = []
-    results: list[RoutingResult | None] = []
-    for lead in leads:
+    results: list[RoutingResult | None] = [None] * len(leads)
+    to_route: list[tuple[int, IntakeRouting]] = []
+    for position, lead in enumerate(leads):
         owner_id, team_id, source = lead.ownership
         speed = {"received": lead.received_at, "stored": lead.stored_at, "scored": lead.scored_at,
                  "team_id": team_id, "source": source}  # fmt: skip
         if owner_id is not None:
             marks.append((lead.lead_id, {**speed, "owner_id": owner_id}))
-            results.append(None)
             continue
         if team_id not in rule_sets:
             rule_sets[team_id] = selectors.published_rule_set_row(team_id)
         if rule_sets[team_id] is None:
             marks.append((lead.lead_id, speed))
-            results.append(None)
             continue
-        results.append(route_at_intake(lead_id=lead.lead_id, created=lead.created, received_at=lead.received_at,
-                                       stored_at=lead.stored_at, scored_at=lead.scored_at, form_id=lead.form_id,
-                                       ownership=lead.ownership))  # fmt: skip
+        to_route.append((position, lead))
+    if len(to_route) == 1:
+        position, lead = to_route[0]
+        results[position] = route_at_intake(lead_id=lead.lead_id, created=lead.created, received_at=lead.received_at,
+                                            stored_at=lead.stored_at, scored_at=lead.scored_at, form_id=lead.form_id,
+                                            ownership=lead.ownership)  # fmt: skip
+    elif to_route:
+        routed = _route_together([lead for _, lead in to_route], rule_sets)
+        for (position, _lead), result in zip(to_route, routed, strict=True):
+            results[position] = result
     mark_speed_many(marks)
     return results
+
+
+@dataclass
+class _Picked:
+    """A lead of ``_route_together`` whose pool pick is decided, not yet written."""
+
+    item: IntakeRouting
+    lead: Lead
+    decision: Decision
+
+
+def _route_together(items: Sequence[IntakeRouting], rule_sets: Mapping[int | None, Any]) -> list[RoutingResult | None]:
+    """``route_at_intake`` for several distinct unowned leads with a published rule set, in order, with the same
+    outcome as one by one: the leads are read in one statement, every pool they may need is locked at once (in
+    id order), and the new leads routed to a pool are picked from one snapshot per pool, kept up to date with
+    the picks (fair-share state, open leads), then written together: owners, pool state, assignments, events,
+    notifications, SLA clocks and speed marks, one statement each.
+
+    A lead for which that is not the whole story goes alone through ``route_at_intake``, after the picks before
+    it are written: a merged lead (it may have SLA clocks to restart), a rule that names a user, the account
+    owner or the queue, a pool that is inactive or has nobody eligible (fallback, alerts)."""
+    leads = _load_leads([item.lead_id for item in items])
+    sla_policies = sla_selectors.active_policies("assigned")
+    evaluations: list[rules_domain.Evaluation | None] = []
+    pool_ids: set[int] = set()
+    for item in items:
+        lead = leads.get(item.lead_id)
+        rule_set = rule_sets[item.ownership[1]]
+        if lead is None:
+            evaluations.append(None)
+            continue
+        parsed = _rules_of(rule_set)
+        evaluation = rules_domain.evaluate(parsed, _record(lead, parsed, form_id=item.form_id))
+        evaluations.append(evaluation)
+        pool_id = evaluation.rule.pool_id if evaluation.rule is not None else rule_set.default_pool_id
+        if pool_id is not None:
+            pool_ids.add(pool_id)
+    # Every pool at once, in id order: a transaction never holds one pool while it waits for another.
+    pools = _lock_pools(sorted(pool_ids))
+    pools_current = True
+    snapshots: dict[int, selectors.PoolSnapshot] = {}
+    unwritten_open: Counter[int] = Counter()  # open leads the picks not yet written give each user
+
+    def pick(pool: Pool, lead: Lead) -> _PoolPick:
+        snapshot = snapshots.get(pool.pk)
+        if snapshot is None:
+            snapshot = snapshots[pool.pk] = selectors.pool_snapshot(pool, at=clock.now())
+            for user_id, extra in unwritten_open.items():
+                _add_open_leads(snapshot, user_id, extra)
+        return _pick_from_pool(pool, lead, commit=True, defer_write=True, snapshot=snapshot)
+
+    results: list[RoutingResult | None] = [None] * len(items)
+    picked: list[tuple[int, _Picked]] = []
+
+    def write_picked() -> None:
+        for (position, _entry), result in zip(picked, _apply_together([p for _, p in picked], sla_policies),
+                                               strict=True):  # fmt: skip
+            results[position] = result
+        picked.clear()
+        unwritten_open.clear()
+
+    for position, (item, evaluated) in enumerate(zip(items, evaluations, strict=True)):
+        lead = leads.get(item.lead_id)
+        if lead is None or evaluated is None:
+            continue
+        rule_set = rule_sets[item.ownership[1]]
+        action = evaluated.rule.action if evaluated.rule is not None else rule_set.default_action
+        if item.created and action == ActionKind.ASSIGN_POOL:
+            if not pools_current:
+                pools, pools_current = _lock_pools(sorted(pool_ids)), True
+            decision, _checks = _decide(lead, rule_set=rule_set, commit=True, form_id=item.form_id,
+                                        evaluation=evaluated, locked_pools=pools, pick=pick)  # fmt: skip
+            write = decision.pool_state_write
+            if write is not None and decision.owner_id is not None:
+                if lead.is_open:
+                    unwritten_open[decision.owner_id] += 1
+                    for snapshot in snapshots.values():
+                        _add_open_leads(snapshot, decision.owner_id, 1)
+                picked.append((position, _Picked(item, lead, decision)))
+                continue
+            # Nobody picked (no state advanced): the pool's fallback, written alone below.
+        write_picked()
+        results[position] = route_at_intake(lead_id=item.lead_id, created=item.created, received_at=item.received_at,
+                                            stored_at=item.stored_at, scored_at=item.scored_at, form_id=item.form_id,
+                                            ownership=item.ownership)  # fmt: skip
+        # That lead's pick (if any) moved a pool's state and someone's open leads: read them again when needed.
+        snapshots.clear()
+        pools_current = False
+    write_picked()
+    return results
+
+
+def _add_open_leads(snapshot: selectors.PoolSnapshot, user_id: int, extra: int) -> None:
+    for index, candidate in enumerate(snapshot.candidates):
+        if candidate.user_id == user_id:
+            snapshot.candidates[index] = dataclasses.replace(candidate, open_leads=candidate.open_leads + extra)
+
+
+_INSERT_ASSIGNMENTS = """
+    INSERT INTO routing_assignment (lead_id, user_id, previous_owner_id, team_id, pool_id, rule_id, rule_name,
+                                    rule_set_id, rule_set_number, kind, outcome, trigger, reason, candidates,
+                                    actor_id, created_at)
+    SELECT u.lead_id, u.user_id, NULL, u.team_id, u.pool_id, u.rule_id, u.rule_name, u.rule_set_id,
+           u.rule_set_number, %s, %s, %s, u.reason, u.candidates, NULL, %s
+    FROM unnest(%s::bigint[], %s::bigint[], %s::bigint[], %s::bigint[], %s::bigint[], %s::text[], %s::bigint[],
+                %s::int[], %s::text[], %s::jsonb[]) WITH ORDINALITY
+         AS u(lead_id, user_id, team_id, pool_id, rule_id, rule_name, rule_set_id, rule_set_number, reason,
+              candidates, n)
+    ORDER BY u.n RETURNING id
+"""
+
+# The pools' fair-share state, the chosen members' counters and the leads' owners, in one statement.
+_WRITE_PICKS = """
+    WITH pool_state AS (
+        UPDATE routing_pool p SET rr_state = u.state
+        FROM unnest(%s::bigint[], %s::jsonb[]) AS u(id, state) WHERE p.id = u.id
+    ), member_counts AS (
+        UPDATE routing_poolmember m SET assigned_count = m.assigned_count + u.n, last_assigned_at = u.at
+        FROM unnest(%s::bigint[], %s::int[], %s::timestamptz[]) AS u(id, n, at) WHERE m.id = u.id
+    )
+    UPDATE leads_lead l SET owner_id = u.owner_id, team_id = u.team_id, updated_at = %s
+    FROM unnest(%s::bigint[], %s::bigint[], %s::bigint[]) AS u(id, owner_id, team_id) WHERE l.id = u.id
+"""
+
+
+def _apply_together(picked: Sequence[_Picked], sla_policies: list[SlaPolicy]) -> list[RoutingResult]:
+    """``_apply`` (automatic, at intake, new unowned leads picked from a pool) and the speed marks of
+    ``route_at_intake`` for several leads: one statement per kind of row, whatever their number."""
+    if not picked:
+        return []
+    now = clock.now()
+    states: dict[int, str] = {}
+    counts: Counter[int] = Counter()
+    last_at: dict[int, datetime] = {}
+    for entry in picked:
+        write = entry.decision.pool_state_write
+        assert write is not None  # noqa: S101 - only picks are written here
+        states[write.pool_id] = write.state_json  # the last pick's state is the pool's
+        counts[write.member_id] += 1
+        last_at[write.member_id] = write.at
+    decisions = [entry.decision for entry in picked]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _WRITE_PICKS,
+            [list(states), list(states.values()), list(counts), list(counts.values()), [last_at[m] for m in counts],
+             now, [e.lead.pk for e in picked], [d.owner_id for d in decisions], [d.team_id for d in decisions]],
+        )  # fmt: skip
+        cursor.execute(
+            _INSERT_ASSIGNMENTS,
+            [AssignmentKind.AUTOMATIC, AssignmentOutcome.ASSIGNED, "intake", now,
+             [e.lead.pk for e in picked], [d.owner_id for d in decisions], [d.team_id for d in decisions],
+             [d.pool_id for d in decisions], [d.rule_id for d in decisions], [d.rule_name[:200] for d in decisions],
+             [d.rule_set_id for d in decisions], [d.rule_set_number for d in decisions],
+             [d.reason for d in decisions], [jsonb([c.as_dict() for c in d.candidates]) for d in decisions]],
+        )  # fmt: skip
+        assignment_ids = sorted(int(row[0]) for row in cursor.fetchall())
+    for entry in picked:
+        entry.lead.owner_id, entry.lead.team_id, entry.lead.updated_at = (
+            entry.decision.owner_id, entry.decision.team_id, now
+        )  # fmt: skip
+    core_events.publish_many(
+        [
+            LeadAssigned(lead_id=e.lead.pk, actor_id=None, assignment_id=assignment_id, owner_id=e.decision.owner_id,
+                         owner_name=e.decision.owner_name, previous_owner_id=None, team_id=e.decision.team_id,
+                         kind=AssignmentKind.AUTOMATIC, outcome=AssignmentOutcome.ASSIGNED, trigger="intake",
+                         rule=e.decision.rule_name, pool=e.decision.pool_name, reason=e.decision.reason,
+                         skipped=dict(Counter(c.status for c in e.decision.candidates
+                                              if c.status not in ("chosen", "eligible"))))
+            for e, assignment_id in zip(picked, assignment_ids, strict=True)
+        ],
+        occurred_at=now,
+    )  # fmt: skip
+    notifications_services.notify_many(
+        [
+            notifications_services.Notice(
+                user_id=e.decision.owner_id or 0, kind=selectors.ASSIGNED_NOTICE,
+                title=gettext_lazy("New lead assigned: %(lead)s"), params={"lead": str(e.lead)},
+                body=e.decision.reason, lead_id=e.lead.pk, url=_lead_url(e.lead.pk), team_id=e.decision.team_id,
+                recipient=e.decision.owner_recipient,
+            )
+            for e in picked
+        ]
+    )  # fmt: skip
+    notified_at = clock.now()
+    sla_services.start_clocks_of_new_leads([e.lead for e in picked], policies=sla_policies)
+    mark_speed_many([
+        (e.lead.pk, {"received": e.item.received_at, "stored": e.item.stored_at, "scored": e.item.scored_at,
+                     "team_id": e.decision.team_id, "source": e.lead.source, "assigned": now,
+                     "notified": notified_at, "owner_id": e.decision.owner_id})
+        for e in picked
+    ])  # fmt: skip
+    return [
+        RoutingResult(e.lead.pk, e.decision.owner_id, e.decision.team_id, assignment_id, e.decision.owner_contact)
+        for e, assignment_id in zip(picked, assignment_ids, strict=True)
+    ]
 
 
 @transaction.atomic

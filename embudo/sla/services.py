@@ -1,6 +1,7 @@
 """SLA clocks: started by routing, stopped by a first touch, reminded and escalated by jobs.
 
-Interface used by other contexts (keep these signatures): :func:`start_clocks`, :func:`record_touch`.
+Interface used by other contexts (keep these signatures): :func:`start_clocks`, :func:`record_touch`,
+:func:`start_clocks_of_new_leads` (routing's set-based assignments).
 
 Invariants:
 
@@ -126,31 +127,70 @@ def _calendar(policy: SlaPolicy, lead: Lead, cache: dict[bool, BusinessCalendar]
 
 
 def _open_clock(lead: Lead, policy: SlaPolicy, now: datetime, cache: dict[bool, BusinessCalendar]) -> int | None:
-    cal = _calendar(policy, lead, cache)
-    due = add_business_minutes(now, policy.target_minutes, cal)
-    remind_at = None
-    if 0 < policy.remind_before_minutes < policy.target_minutes:
-        remind_at = add_business_minutes(now, policy.target_minutes - policy.remind_before_minutes, cal)
+    return _open_clocks([(lead, policy, _calendar(policy, lead, cache))], now)[0]
+
+
+def _open_clocks(starts: list[tuple[Lead, SlaPolicy, BusinessCalendar]], now: datetime) -> list[int | None]:
+    """Open a clock per (lead, policy, calendar) in one statement, with their jobs; the ids in order (None: one
+    was already open, another transaction opened it first)."""
+    if not starts:
+        return []
+    rows = []
+    for lead, policy, cal in starts:
+        due = add_business_minutes(now, policy.target_minutes, cal)
+        remind_at = None
+        if 0 < policy.remind_before_minutes < policy.target_minutes:
+            remind_at = add_business_minutes(now, policy.target_minutes - policy.remind_before_minutes, cal)
+        rows.append((lead.pk, policy.pk, lead.owner_id, lead.team_id, policy.trigger, due, remind_at))
     # ON CONFLICT DO NOTHING (the one-open-clock-per-policy index): no savepoint on the intake path.
     with connection.cursor() as cursor:
         cursor.execute(
             """
             INSERT INTO sla_slaclock (lead_id, policy_id, owner_id, team_id, trigger, status, started_at, due_at,
                                       remind_at, escalations)
-            VALUES (%s, %s, %s, %s, %s, 'open', %s, %s, %s, 0)
-            ON CONFLICT DO NOTHING RETURNING id
+            SELECT u.lead_id, u.policy_id, u.owner_id, u.team_id, u.trigger, 'open', %s, u.due_at, u.remind_at, 0
+            FROM unnest(%s::bigint[], %s::bigint[], %s::bigint[], %s::bigint[], %s::text[], %s::timestamptz[],
+                        %s::timestamptz[]) WITH ORDINALITY
+                 AS u(lead_id, policy_id, owner_id, team_id, trigger, due_at, remind_at, n)
+            ORDER BY u.n
+            ON CONFLICT DO NOTHING RETURNING id, lead_id, policy_id
             """,
-            [lead.pk, policy.pk, lead.owner_id, lead.team_id, policy.trigger, now, due, remind_at],
+            [now, *([r[i] for r in rows] for i in range(7))],
         )
-        row = cursor.fetchone()
-    if row is None:  # another transaction opened it first
-        return None
-    clock_id = int(row[0])
-    jobs = [JobToDefer("sla.check_breach", {"clock_id": clock_id}, schedule_at=due)]
-    if remind_at is not None:
-        jobs.append(JobToDefer("sla.remind", {"clock_id": clock_id}, schedule_at=remind_at))
+        opened = {(int(lead_id), int(policy_id)): int(clock_id) for clock_id, lead_id, policy_id in cursor.fetchall()}
+    ids: list[int | None] = []
+    jobs = []
+    for lead_id, policy_id, _owner, _team, _trigger, due, remind_at in rows:
+        clock_id = opened.get((lead_id, policy_id))
+        ids.append(clock_id)
+        if clock_id is None:
+            continue
+        jobs.append(JobToDefer("sla.check_breach", {"clock_id": clock_id}, schedule_at=due))
+        if remind_at is not None:
+            jobs.append(JobToDefer("sla.remind", {"clock_id": clock_id}, schedule_at=remind_at))
     defer_jobs(jobs)
-    return clock_id
+    return ids
+
+
+def start_clocks_of_new_leads(leads: list[Lead], *, policies: list[SlaPolicy]) -> None:
+    """:func:`start_clocks` with ``trigger="assigned"`` and ``new_lead`` for several leads created in the caller's
+    transaction and just given their first owner (routing's set-based assignments): one statement for all their
+    clocks. ``policies``: ``selectors.active_policies("assigned")``. Each owner's calendar is read once."""
+    starts: list[tuple[Lead, SlaPolicy, BusinessCalendar]] = []
+    calendars: dict[tuple[int | None, int | None], BusinessCalendar] = {}
+    for lead in leads:
+        if lead.owner_id is None or lead.outcome:
+            continue
+        for policy in _matching(lead, policies):
+            if not policy.business_hours:
+                starts.append((lead, policy, BusinessCalendar.always()))
+                continue
+            key = (lead.owner_id, lead.team_id)
+            if key not in calendars:
+                calendars[key] = selectors.calendar_for(owner_id=lead.owner_id, team_id=lead.team_id)
+            starts.append((lead, policy, calendars[key]))
+    with transaction.atomic(savepoint=False):
+        _open_clocks(starts, clock.now())
 
 
 def _close(target: SlaClock, status: str, at: datetime) -> None:
