@@ -945,7 +945,9 @@ _WRITE_PICKS = """
         FROM unnest(%s::bigint[], %s::int[], %s::timestamptz[]) AS u(id, n, at) WHERE m.id = u.id
     )
     UPDATE leads_lead l SET owner_id = u.owner_id, team_id = u.team_id, updated_at = %s
-    FROM unnest(%s::bigint[], %s::bigint[], %s::bigint[]) AS u(id, owner_id, team_id) WHERE l.id = u.id
+    FROM (SELECT * FROM unnest(%s::bigint[], %s::bigint[], %s::bigint[]) WITH ORDINALITY AS u(id, owner_id, team_id, n)
+          ORDER BY n) u
+    WHERE l.id = u.id
 """
 
 
@@ -965,11 +967,15 @@ def _apply_together(picked: Sequence[_Picked], sla_policies: list[SlaPolicy]) ->
         counts[write.member_id] += 1
         last_at[write.member_id] = write.at
     decisions = [entry.decision for entry in picked]
+    # The leads by owner: each owner's open-lead count (``leads_ownerload``, a row trigger) is then locked in user-id
+    # order, as the trigger does for one statement's own moves, so two batches never wait on each other's owners.
+    by_owner = sorted(picked, key=lambda e: (e.decision.owner_id or 0, e.lead.pk))
     with connection.cursor() as cursor:
         cursor.execute(
             _WRITE_PICKS,
             [list(states), list(states.values()), list(counts), list(counts.values()), [last_at[m] for m in counts],
-             now, [e.lead.pk for e in picked], [d.owner_id for d in decisions], [d.team_id for d in decisions]],
+             now, [e.lead.pk for e in by_owner], [e.decision.owner_id for e in by_owner],
+             [e.decision.team_id for e in by_owner]],
         )  # fmt: skip
         cursor.execute(
             _INSERT_ASSIGNMENTS,
