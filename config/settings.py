@@ -207,6 +207,12 @@ ANYMAIL = {key[len("ANYMAIL_") :]: value for key, value in os.environ.items() if
 BASE_URL = os.environ.get("EMBUDO_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
 NOTIFICATIONS_WEBHOOK_TIMEOUT = float(os.environ.get("EMBUDO_WEBHOOK_TIMEOUT", "5"))
 
+# Single-lead API requests that arrive while others are being written are written together (capture.group_commit):
+# at most this many intake transactions at a time per web process (0: every request writes alone).
+INTAKE_GROUP_COMMIT_WRITERS = int(os.environ.get("EMBUDO_INTAKE_GROUP_COMMIT_WRITERS", "1"))
+# ...but only beyond this many intake requests in flight in the process: up to it, each writes alone.
+INTAKE_GROUP_COMMIT_ALONE_UP_TO = int(os.environ.get("EMBUDO_INTAKE_GROUP_COMMIT_ALONE_UP_TO", "2"))
+
 # Duplicates: score each new lead against fuzzy candidates during intake (else only the background scan).
 DEDUPE_FUZZY_AT_INTAKE = env_bool("EMBUDO_DEDUPE_FUZZY_AT_INTAKE", True)
 

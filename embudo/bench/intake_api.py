@@ -442,6 +442,13 @@ def measure_floor(server: Server, token: str, *, seconds: float, clients: int, u
     }
 
 
+def group_commit_setting() -> dict[str, int]:
+    """The server's group commit of single-lead requests (``capture.group_commit``; its environment is ours)."""
+    from django.conf import settings
+
+    return {"writers": settings.INTAKE_GROUP_COMMIT_WRITERS, "alone_up_to": settings.INTAKE_GROUP_COMMIT_ALONE_UP_TO}
+
+
 def max_ids() -> dict[str, int]:
     """The highest id of each table a benchmark adds to, so ``cleanup`` can remove what it added."""
     from django.db import connection
@@ -610,6 +617,7 @@ def run(
         "clients": clients,
         "server_workers": workers,
         "server_threads": threads,
+        "intake_group_commit": group_commit_setting(),
         "load_generator": "wrk" if use_wrk else "python threads (separate process)",
         "leads_stored": leads_before,
         "floor_seconds": floor_seconds,

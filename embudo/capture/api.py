@@ -13,9 +13,10 @@ from ninja import Header, Status
 
 from embudo.accounts import selectors as accounts_selectors
 from embudo.accounts.models import User
-from embudo.capture import batch_intake, selectors, services
+from embudo.capture import batch_intake, group_commit, selectors, services
 from embudo.capture.exceptions import IdempotencyKeyReused, InvalidSubmission
 from embudo.capture.schemas import BatchIn, BatchItemOut, BatchOut, CaptureIn, CaptureOut, OwnerOut
+from embudo.core import clock
 from embudo.core.exceptions import DomainError, PermissionDenied
 from embudo.leads import domain as leads_domain
 from embudo.leads.api import router as leads_router
@@ -107,14 +108,20 @@ def _out(result: services.IntakeResult) -> CaptureOut:
 def _capture_one(request: HttpRequest, payload: dict[str, Any], idempotency_key: str) -> services.IntakeResult:
     user: User = request.auth  # type: ignore[attr-defined]
     context = _context(user, payload)
-    result = services.capture(
-        channel="api",
-        payload=payload,
-        meta=_meta(request),
-        context=context,
-        idempotency_key=idempotency_key,
-        actor_id=user.pk,
-    )
+    combiner = group_commit.group_commit()
+    if combiner is not None:
+        item = batch_intake.BatchItem(payload=payload, context=context, meta=_meta(request), actor_id=user.pk,
+                                      idempotency_key=idempotency_key, received_at=clock.now())  # fmt: skip
+        result = combiner.capture(channel="api", item=item)
+    else:
+        result = services.capture(
+            channel="api",
+            payload=payload,
+            meta=_meta(request),
+            context=context,
+            idempotency_key=idempotency_key,
+            actor_id=user.pk,
+        )
     if result.duplicate_request and not selectors.same_payload(result.submission_id, payload):
         raise IdempotencyKeyReused(
             "This Idempotency-Key was used for a different request.",

@@ -30,6 +30,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
+from datetime import datetime
 from typing import Any
 
 from django.conf import settings
@@ -60,6 +61,8 @@ class BatchItem:
     meta: services.SubmissionMeta
     actor_id: int | None = None
     idempotency_key: str = ""
+    # When the request arrived (a request that waited for a group commit: its wait counts); None: when stored.
+    received_at: datetime | None = None
 
 
 # Items per transaction. What a transaction holds until it ends: an advisory lock per distinct phone (PostgreSQL's
@@ -157,7 +160,7 @@ def _store_many(*, channel: str, items: Sequence[BatchItem]) -> tuple[list[Submi
                                ("accept_language", meta.accept_language)) if v and not context_data.get(k)}
         )  # fmt: skip
         submission = Submission(
-            channel=channel, received_at=now, payload=dict(item.payload), headers=meta.headers,
+            channel=channel, received_at=item.received_at or now, payload=dict(item.payload), headers=meta.headers,
             ip=meta.ip or None, user_agent=meta.user_agent[:1000], idempotency_key=item.idempotency_key,
             external_id="", form_id=None, actor_id=item.actor_id, context=context_data,
             status=SubmissionStatus.PENDING,

@@ -13,7 +13,7 @@ import logging
 import traceback
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
@@ -186,6 +186,7 @@ def _store(
     external_id: str,
     form_id: int | None,
     actor_id: int | None,
+    received_at: datetime | None = None,
 ) -> Submission:
     context_data = asdict(context or ProcessingContext())
     context_data.update(
@@ -194,7 +195,7 @@ def _store(
     )  # fmt: skip
     submission = Submission(
         channel=channel,
-        received_at=clock.now(),
+        received_at=received_at or clock.now(),
         payload=dict(payload),
         headers=meta.headers,
         ip=meta.ip or None,
@@ -507,8 +508,11 @@ def capture(
     external_id: str = "",
     form_id: int | None = None,
     actor_id: int | None = None,
+    received_at: datetime | None = None,
 ) -> IntakeResult:
     """Receive and process synchronously (what API and form channels do), in one transaction.
+
+    ``received_at``: when the request arrived, if it waited before this call (``group_commit``); else now.
 
     The raw submission is inserted first; processing runs in a savepoint after it. If processing
     raises, only the savepoint is rolled back: the submission is committed as ``failed`` with the
@@ -523,7 +527,7 @@ def capture(
         with transaction.atomic():
             submission = _store(channel=channel, payload=payload, meta=meta, context=context,
                                 idempotency_key=idempotency_key, external_id=external_id, form_id=form_id,
-                                actor_id=actor_id)  # fmt: skip
+                                actor_id=actor_id, received_at=received_at)  # fmt: skip
             try:
                 with transaction.atomic(), core_events.deferring_together():
                     processed = process_locked_submission(submission)

@@ -47,7 +47,7 @@ class Command(BaseCommand):
         parser.add_argument("--host", default=os.environ.get("EMBUDO_HOST", "127.0.0.1"))
         parser.add_argument("--port", type=int, default=int(os.environ.get("EMBUDO_PORT", "8000")))
         parser.add_argument("--workers", type=int, default=int(os.environ.get("EMBUDO_WEB_WORKERS", "2")))
-        parser.add_argument("--threads", type=int, default=int(os.environ.get("EMBUDO_WEB_THREADS", "4")))
+        parser.add_argument("--threads", type=int, default=int(os.environ.get("EMBUDO_WEB_THREADS", "8")))
         parser.add_argument("--timeout", type=int, default=int(os.environ.get("EMBUDO_WEB_TIMEOUT", "30")))
         parser.add_argument("--no-collectstatic", action="store_true", help="Skip collecting static files.")
 
