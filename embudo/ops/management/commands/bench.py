@@ -96,7 +96,7 @@ class Command(BaseCommand):
         imp.add_argument("--output-dir", type=Path, default=None)
         api = sub.add_parser("intake-api", help="POST /api/v1/leads through gunicorn (2 workers) under load.")
         api.add_argument("--seconds", type=float, default=20.0)
-        api.add_argument("--clients", type=int, default=8, help="Concurrent client connections.")
+        api.add_argument("--clients", type=int, default=16, help="Concurrent client connections.")
         api.add_argument("--workers", type=int, default=2, help="Server worker processes.")
         api.add_argument("--threads", type=int, default=8, help="Threads per server worker.")
         api.add_argument("--port", type=int, default=0, help="Loopback port (default: a free one).")
