@@ -110,3 +110,55 @@ def test_without_group_commit_each_request_writes_alone(configured: Any, setting
     response = _post(client, {"email": "solo@example.es", "country": "ES"})
     assert response.status_code == 201, response.content
     assert Lead.objects.get(pk=response.json()["id"]).owner_id == response.json()["owner"]["id"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_up_to_alone_up_to_requests_in_flight_each_write_alone(
+    configured: Any, settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With 2 in flight both write alone, at the same time; a third and more queue behind a group writer."""
+    settings.INTAKE_GROUP_COMMIT_WRITERS, settings.INTAKE_GROUP_COMMIT_ALONE_UP_TO = 1, 2
+    group_commit._process_group_commit = None
+    combiner = group_commit.group_commit()
+    assert combiner is not None
+    _setup, admin_client = configured
+    auth = admin_client.defaults["HTTP_AUTHORIZATION"]
+    real_capture = services.capture
+    spans: list[tuple[float, float]] = []  # when each alone write ran
+
+    def slow_capture(**kwargs: Any) -> Any:
+        begun = time.monotonic()
+        time.sleep(0.4)
+        result = real_capture(**kwargs)
+        spans.append((begun, time.monotonic()))
+        return result
+
+    monkeypatch.setattr(services, "capture", slow_capture)
+
+    def send_all(tags: list[str]) -> list[int]:
+        statuses: list[int] = []
+        barrier = threading.Barrier(len(tags))
+
+        def send(tag: str) -> None:
+            client = Client(HTTP_AUTHORIZATION=auth)
+            try:
+                barrier.wait()
+                if tag.endswith(("3", "4")):
+                    time.sleep(0.1)  # after the first three are in flight
+                statuses.append(_post(client, {"email": f"{tag}@alone.example.com", "country": "ES"}).status_code)
+            finally:
+                connection.close()
+
+        threads = [threading.Thread(target=send, args=(tag,)) for tag in tags]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        return statuses
+
+    assert send_all(["a0", "a1"]) == [201, 201]
+    (start_a, end_a), (start_b, end_b) = spans
+    assert start_b < end_a and start_a < end_b  # written side by side, not one after the other
+    assert (combiner.stats.writes, combiner.stats.grouped_writes) == (2, 0)
+    assert sorted(send_all(["b0", "b1", "b2", "b3", "b4"])) == [201] * 5
+    assert combiner.stats.grouped_writes == 1 and combiner.stats.grouped_requests == 2, combiner.stats
