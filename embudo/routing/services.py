@@ -728,9 +728,9 @@ def route_at_intake(
     *,
     lead_id: int,
     created: bool,
-    received_at: datetime,
-    stored_at: datetime,
-    scored_at: datetime,
+    received_at: datetime | None,
+    stored_at: datetime | None,
+    scored_at: datetime | None,
     form_id: int | None = None,
     ownership: tuple[int | None, int | None, str] | None = None,
 ) -> RoutingResult | None:
@@ -784,9 +784,9 @@ class IntakeRouting:
 
     lead_id: int
     created: bool
-    received_at: datetime
-    stored_at: datetime
-    scored_at: datetime
+    received_at: datetime | None
+    stored_at: datetime | None
+    scored_at: datetime | None
     ownership: tuple[int | None, int | None, str]
     form_id: int | None = None
 
@@ -835,7 +835,13 @@ class _Picked:
     decision: Decision
 
 
-def _route_together(items: Sequence[IntakeRouting], rule_sets: Mapping[int | None, Any]) -> list[RoutingResult | None]:
+def _route_together(
+    items: Sequence[IntakeRouting],
+    rule_sets: Mapping[int | None, Any],
+    *,
+    trigger: str = "intake",
+    alone: Callable[[IntakeRouting], RoutingResult | None] | None = None,
+) -> list[RoutingResult | None]:
     """``route_at_intake`` for several distinct unowned leads with a published rule set, in order, with the same
     outcome as one by one: the leads are read in one statement, every pool they may need is locked at once (in
     id order), and the new leads routed to a pool are picked from one snapshot per pool, kept up to date with
@@ -844,7 +850,9 @@ def _route_together(items: Sequence[IntakeRouting], rule_sets: Mapping[int | Non
 
     A lead for which that is not the whole story goes alone through ``route_at_intake``, after the picks before
     it are written: a merged lead (it may have SLA clocks to restart), a rule that names a user, the account
-    owner or the queue, a pool that is inactive or has nobody eligible (fallback, alerts)."""
+    owner or the queue, a pool that is inactive or has nobody eligible (fallback, alerts). ``created``: the lead
+    has no SLA clock (intake: it was created in this transaction). ``alone`` routes such a lead (default:
+    ``route_at_intake``); ``trigger`` is recorded on the assignments."""
     leads = _load_leads([item.lead_id for item in items])
     sla_policies = sla_selectors.active_policies("assigned")
     evaluations: list[rules_domain.Evaluation | None] = []
@@ -879,8 +887,8 @@ def _route_together(items: Sequence[IntakeRouting], rule_sets: Mapping[int | Non
     picked: list[tuple[int, _Picked]] = []
 
     def write_picked() -> None:
-        for (position, _entry), result in zip(picked, _apply_together([p for _, p in picked], sla_policies),
-                                               strict=True):  # fmt: skip
+        written = _apply_together([p for _, p in picked], sla_policies, trigger=trigger)
+        for (position, _entry), result in zip(picked, written, strict=True):
             results[position] = result
         picked.clear()
         unwritten_open.clear()
@@ -906,9 +914,13 @@ def _route_together(items: Sequence[IntakeRouting], rule_sets: Mapping[int | Non
                 continue
             # Nobody picked (no state advanced): the pool's fallback, written alone below.
         write_picked()
-        results[position] = route_at_intake(lead_id=item.lead_id, created=item.created, received_at=item.received_at,
-                                            stored_at=item.stored_at, scored_at=item.scored_at, form_id=item.form_id,
-                                            ownership=item.ownership)  # fmt: skip
+        if alone is not None:
+            results[position] = alone(item)
+        else:
+            results[position] = route_at_intake(
+                lead_id=item.lead_id, created=item.created, received_at=item.received_at, stored_at=item.stored_at,
+                scored_at=item.scored_at, form_id=item.form_id, ownership=item.ownership,
+            )  # fmt: skip
         # That lead's pick (if any) moved a pool's state and someone's open leads: read them again when needed.
         snapshots.clear()
         pools_current = False
@@ -951,7 +963,7 @@ _WRITE_PICKS = """
 """
 
 
-def _apply_together(picked: Sequence[_Picked], sla_policies: list[SlaPolicy]) -> list[RoutingResult]:
+def _apply_together(picked: Sequence[_Picked], sla_policies: list[SlaPolicy], *, trigger: str) -> list[RoutingResult]:
     """``_apply`` (automatic, at intake, new unowned leads picked from a pool) and the speed marks of
     ``route_at_intake`` for several leads: one statement per kind of row, whatever their number."""
     if not picked:
@@ -979,7 +991,7 @@ def _apply_together(picked: Sequence[_Picked], sla_policies: list[SlaPolicy]) ->
         )  # fmt: skip
         cursor.execute(
             _INSERT_ASSIGNMENTS,
-            [AssignmentKind.AUTOMATIC, AssignmentOutcome.ASSIGNED, "intake", now,
+            [AssignmentKind.AUTOMATIC, AssignmentOutcome.ASSIGNED, trigger[:32], now,
              [e.lead.pk for e in picked], [d.owner_id for d in decisions], [d.team_id for d in decisions],
              [d.pool_id for d in decisions], [d.rule_id for d in decisions], [d.rule_name[:200] for d in decisions],
              [d.rule_set_id for d in decisions], [d.rule_set_number for d in decisions],
@@ -994,7 +1006,7 @@ def _apply_together(picked: Sequence[_Picked], sla_policies: list[SlaPolicy]) ->
         [
             LeadAssigned(lead_id=e.lead.pk, actor_id=None, assignment_id=assignment_id, owner_id=e.decision.owner_id,
                          owner_name=e.decision.owner_name, previous_owner_id=None, team_id=e.decision.team_id,
-                         kind=AssignmentKind.AUTOMATIC, outcome=AssignmentOutcome.ASSIGNED, trigger="intake",
+                         kind=AssignmentKind.AUTOMATIC, outcome=AssignmentOutcome.ASSIGNED, trigger=trigger,
                          rule=e.decision.rule_name, pool=e.decision.pool_name, reason=e.decision.reason,
                          skipped=dict(Counter(c.status for c in e.decision.candidates
                                               if c.status not in ("chosen", "eligible"))))
@@ -1044,6 +1056,47 @@ def route_lead(lead_id: int, *, trigger: str, actor_id: int | None = None) -> Ro
         mark_speed(lead.pk, assigned=assignment.created_at, notified=notified_at, owner_id=decision.owner_id,
                    team_id=decision.team_id, source=lead.source)  # fmt: skip
     return RoutingResult(lead.pk, decision.owner_id, decision.team_id, assignment.pk)
+
+
+# Leads per transaction when a list of leads is routed (an import's): what a transaction holds until COMMIT is
+# the leads' row locks and the pools' (see capture.batch_intake.TRANSACTION_ITEMS).
+ROUTE_TOGETHER_MAX = 50
+
+
+@transaction.atomic
+def route_leads_together(lead_ids: Sequence[int], *, trigger: str) -> list[RoutingResult | None]:
+    """:func:`route_lead` for several leads in one transaction, with the same outcome as one by one in order
+    (``_route_together``): the leads are locked in id order; an owned or missing one, or one whose team has no
+    published rule set, is skipped (None); one with an open SLA clock is routed alone (its clocks may restart)."""
+    lead_ids = list(dict.fromkeys(lead_ids))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT id, owner_id, team_id, source FROM leads_lead WHERE id = ANY(%s) ORDER BY id FOR UPDATE",
+            [lead_ids],
+        )
+        found = {int(row[0]): row for row in cursor.fetchall()}
+    clocked = sla_selectors.leads_with_open_clocks([i for i, row in found.items() if row[1] is None])
+    rule_sets: dict[int | None, Any] = {}
+    results: list[RoutingResult | None] = [None] * len(lead_ids)
+    positions: list[int] = []
+    items: list[IntakeRouting] = []
+    for position, lead_id in enumerate(lead_ids):
+        row = found.get(lead_id)
+        if row is None or row[1] is not None:
+            continue
+        team_id = row[2]
+        if team_id not in rule_sets:
+            rule_sets[team_id] = selectors.published_rule_set_row(team_id)
+        if rule_sets[team_id] is None:
+            continue
+        positions.append(position)
+        items.append(IntakeRouting(lead_id=lead_id, created=lead_id not in clocked, received_at=None, stored_at=None,
+                                   scored_at=None, ownership=(None, team_id, row[3] or "")))  # fmt: skip
+    routed = _route_together(items, rule_sets, trigger=trigger,
+                             alone=lambda item: route_lead(item.lead_id, trigger=trigger))  # fmt: skip
+    for position, result in zip(positions, routed, strict=True):
+        results[position] = result
+    return results
 
 
 @transaction.atomic

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from django.db import transaction
 from procrastinate.contrib.django import app
 
 from embudo.core import events as core_events
@@ -58,8 +57,7 @@ def on_lifecycle_changed(event_id: int) -> None:
 
 @app.task(name="routing.route_leads", retry=5)
 def route_leads(lead_ids: list[int], trigger: str) -> None:
-    """Route leads that arrived without an owner in bulk (a CSV import), one transaction each, in order;
-    idempotent (an owned lead is skipped)."""
-    for lead_id in lead_ids:
-        with transaction.atomic():
-            services.route_lead(lead_id, trigger=trigger)
+    """Route leads that arrived without an owner in bulk (a CSV import), in order, set-based in transactions of
+    ``services.ROUTE_TOGETHER_MAX``; idempotent (an owned lead is skipped)."""
+    for start in range(0, len(lead_ids), services.ROUTE_TOGETHER_MAX):
+        services.route_leads_together(lead_ids[start : start + services.ROUTE_TOGETHER_MAX], trigger=trigger)

@@ -67,6 +67,16 @@ def active_policies(trigger: str) -> list[SlaPolicy]:
         return [rows.instance_from_row(plan, row) for row in cursor.fetchall()]
 
 
+def leads_with_open_clocks(lead_ids: Sequence[int]) -> set[int]:
+    """Which of ``lead_ids`` have an open SLA clock (one index range per lead)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT DISTINCT lead_id FROM sla_slaclock WHERE lead_id = ANY(%s) AND status = %s",
+            [list(lead_ids), ClockStatus.OPEN],
+        )
+        return {int(row[0]) for row in cursor.fetchall()}
+
+
 def list_holidays() -> QuerySet[Holiday]:
     return Holiday.objects.select_related("team").order_by("date", "id")
 
