@@ -21,6 +21,7 @@ from embudo.capture import batch_intake
 from embudo.capture.models import ConsentRecord, LeadAttribution, Submission
 from embudo.core import clock
 from embudo.core.models import DomainEvent
+from embudo.core.testing import rolled_back
 from embudo.dedupe.models import DuplicateCandidate, LeadKey, Merge
 from embudo.leads import selectors as leads_selectors
 from embudo.leads.models import Company, Lead
@@ -63,20 +64,6 @@ def client(configured: Any) -> Client:
 
 def post(client: Client, body: Any, path: str = "/api/v1/leads", **headers: Any) -> Any:
     return client.post(path, json.dumps(body), content_type="application/json", **headers)
-
-
-class _Rollback(Exception):
-    def __init__(self, value: Any):
-        self.value = value
-
-
-def _in_rollback(run: Any) -> Any:
-    """Run, snapshot and roll back, so two ways of sending the same items start from the same database."""
-    try:
-        with transaction.atomic():
-            raise _Rollback(run())
-    except _Rollback as done:
-        return done.value
 
 
 def snapshot(answers: list[dict[str, Any]]) -> dict[str, Any]:
@@ -178,11 +165,11 @@ def test_a_batch_leaves_the_same_rows_as_one_request_per_item_in_order(client: C
                 answer["status"] = "rejected"
         return snapshot(answers)
 
-    expected, got = _in_rollback(one_by_one), _in_rollback(batched)
+    expected, got = rolled_back(one_by_one), rolled_back(batched)
     # The same, the batch split into transactions of 4 items (a person's items in different transactions).
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(batch_intake, "TRANSACTION_ITEMS", 4)
-        split = _in_rollback(batched)
+        split = rolled_back(batched)
     assert split == got
 
     for part in expected:

@@ -16,7 +16,8 @@ from django.test.utils import CaptureQueriesContext
 
 from embudo.capture import batch_intake
 from embudo.capture.models import Submission
-from embudo.capture.tests.test_batch_intake import _in_rollback, post, snapshot
+from embudo.capture.tests.test_batch_intake import post, snapshot
+from embudo.core.testing import rolled_back
 from embudo.leads.models import Lead, OwnerLoad
 from embudo.routing import services as routing_services
 from embudo.routing.models import Assignment, Pool, PoolMember, SpeedToLead
@@ -114,10 +115,10 @@ def test_routed_batch_leaves_the_same_rows_as_one_request_per_item(routed: Any) 
         assert response.status_code == 200, response.content
         return {**snapshot(response.json()["items"]), **_routing_state()}
 
-    expected, got = _in_rollback(one_by_one), _in_rollback(batched)
+    expected, got = rolled_back(one_by_one), rolled_back(batched)
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(batch_intake, "TRANSACTION_ITEMS", 7)
-        split = _in_rollback(batched)
+        split = rolled_back(batched)
     for part in expected:
         assert got[part] == expected[part], part
         assert split[part] == expected[part], part

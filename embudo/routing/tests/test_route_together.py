@@ -7,9 +7,9 @@ from collections import Counter
 from typing import Any
 
 import pytest
-from django.db import transaction
 
 from embudo.core.models import DomainEvent
+from embudo.core.testing import rolled_back
 from embudo.leads.tests.factories import LeadFactory
 from embudo.notifications.models import Notification
 from embudo.routing import services, tasks
@@ -19,19 +19,6 @@ from embudo.sla import demo as sla_demo
 from embudo.sla.models import SlaClock
 
 pytestmark = pytest.mark.django_db
-
-
-class _Rollback(Exception):
-    def __init__(self, value: Any):
-        self.value = value
-
-
-def _in_rollback(run: Any) -> Any:
-    try:
-        with transaction.atomic():
-            raise _Rollback(run())
-    except _Rollback as done:
-        return done.value
 
 
 def _state(lead_ids: list[int]) -> dict[str, Any]:
@@ -74,7 +61,7 @@ def test_route_leads_together_equals_route_lead_one_by_one() -> None:
         assert results[7] is None  # the owned lead is skipped
         return _state(lead_ids)
 
-    expected, got = _in_rollback(one_by_one), _in_rollback(together)
+    expected, got = rolled_back(one_by_one), rolled_back(together)
     for part in expected:
         assert got[part] == expected[part], part
     outcomes = Counter(a[3] for a in got["assignments"])
@@ -84,5 +71,5 @@ def test_route_leads_together_equals_route_lead_one_by_one() -> None:
     # The job runs it in transactions of ROUTE_TOGETHER_MAX (here 4): the same again.
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(services, "ROUTE_TOGETHER_MAX", 4)
-        by_job = _in_rollback(lambda: (tasks.route_leads(lead_ids, "import"), _state(lead_ids))[1])
+        by_job = rolled_back(lambda: (tasks.route_leads(lead_ids, "import"), _state(lead_ids))[1])
     assert by_job == expected
