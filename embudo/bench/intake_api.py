@@ -496,6 +496,22 @@ INTAKE_TABLES = ("leads_lead", "leads_leadscorerank", "leads_ownerload", "dedupe
                  "routing_speedtolead", "notifications_notification", "leads_companystatspending")  # fmt: skip
 
 
+WARM_UP_SECONDS = 3.0
+
+
+def warm_up(port: int, token: str, *, workers: int, threads: int, run_tag: str) -> None:
+    """Untimed load with twice as many connections as the server has threads, so that every thread of every worker
+    has served requests before the measured window: a gthread worker starts a thread only when its others are busy
+    (and connections split unevenly between workers), and each thread opens its
+    own database connection (a new backend: cold catalog caches, no prepared statements; see
+    ``DB_CONN_MAX_AGE`` in the settings) and touches the pages written since the last checkpoint. A warm-up of 2
+    connections left most of the 16 threads cold: the first second of ``speed-to-lead`` then had requests of
+    100-250 ms, up to 40 of the 60 slowest of a 60 s run. A server that has been up has all of this done."""
+    warm: Any = multiprocessing.get_context("spawn").Queue()
+    python_load(port, token, WARM_UP_SECONDS, 2 * workers * threads, run_tag, warm)
+    warm.get()
+
+
 def settle() -> None:
     """VACUUM (ANALYZE) what the intake writes and write out the dirty buffers, untimed, before a run: each intake
     benchmark deletes the ~6,000 leads it made, and the next run otherwise starts among their dead tuples (seen:
@@ -551,10 +567,7 @@ def run(
     run_tag = uuid.uuid4().hex[:10]
     try:
         server.wait_ready()
-        # Warm-up: both workers import everything and open their connections.
-        warm: Any = multiprocessing.get_context("spawn").Queue()
-        python_load(port, token, 1.0, 2, f"{run_tag}w", warm)
-        warm.get()
+        warm_up(port, token, workers=workers, threads=threads, run_tag=f"{run_tag}w")
         client = "wrk" if use_wrk else "python client"
         stdout.write(f"server ready on 127.0.0.1:{port}; {client} for {seconds:.0f} s\n")
         # Where the load's connections landed, a few seconds in (see Server.connections_per_worker).

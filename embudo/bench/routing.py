@@ -44,9 +44,9 @@ from embudo.bench.intake_api import (
     max_ids,
     measure_floor,
     percentile,
-    python_load,
     settle,
     synthetic_word,
+    warm_up,
 )
 
 GOAL_P99_MS = 50
@@ -345,9 +345,7 @@ def run_speed(
     deleted: dict[str, int] = {}
     try:
         server.wait_ready()
-        warm: Any = multiprocessing.get_context("spawn").Queue()
-        python_load(port, token, 2.0, 2, f"{tag}w", warm)  # warm both workers (leads removed below)
-        warm.get()
+        warm_up(port, token, workers=workers, threads=threads, run_tag=f"{tag}w")  # leads removed below
         warm_max = max_ids()["leads_lead"]
         stdout.write(f"server ready on 127.0.0.1:{port}; {rate:.0f} leads/s for {seconds:.0f} s\n")
         queue: Any = multiprocessing.get_context("spawn").Queue()
