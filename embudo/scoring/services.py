@@ -280,7 +280,7 @@ def score_leads(
             # New behaviour changes engagement and inactivity only: fit contributions are kept as they are
             # (an edit rescoring the lead recomputes them). Saves the lead/company join on the tracking path.
             keep = [r.key for r in spec.rules if r.kind == domain.FIT] if cause == ACTIVITY_CAUSE else []
-            recompute = set(spec.fingerprints()) - set(keep)
+            recompute = spec.contribution_keys() - set(keep)
             statement = engine.apply_sql(
                 scope=scope,
                 computed=engine.computed_sql(spec, fields(), now, keys=recompute),
@@ -664,7 +664,7 @@ def rescore_after_publish(version_id: int, *, previous_id: int | None = None) ->
         before = published_version(None)
     old_spec = compile_version(before).spec if before is not None else None
     keep = _unchanged_keys(compiled.spec, old_spec)
-    recompute = set(compiled.spec.fingerprints()) - keep
+    recompute = compiled.spec.contribution_keys() - keep
     labels = dict(compiled.labels)
     if before is not None:
         removed = _("Removed from the model")
@@ -957,7 +957,7 @@ def run_decay() -> dict[int, RescoreResult]:
             recompute.add(domain.INACTIVITY_KEY)
         if not recompute:
             continue
-        keep = set(compiled.spec.fingerprints()) - recompute
+        keep = compiled.spec.contribution_keys() - recompute
         results[version.pk] = rescore_scope(version, compiled, keep=keep, recompute=recompute, cause="decay")
     return results
 

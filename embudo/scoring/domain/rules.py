@@ -86,6 +86,13 @@ class ModelSpec:
     def inactivity_on(self) -> bool:
         return self.inactivity_days > 0 and self.inactivity_points != 0
 
+    def contribution_keys(self) -> set[uuid.UUID]:
+        """The keys of :meth:`fingerprints`, without hashing every rule (scoring one lead needs only these)."""
+        keys = {r.key for r in self.rules}
+        if self.inactivity_on:
+            keys.add(INACTIVITY_KEY)
+        return keys
+
     def fingerprints(self) -> dict[uuid.UUID, str]:
         prints = {r.key: r.fingerprint() for r in self.rules}
         if self.inactivity_on:

@@ -114,6 +114,18 @@ def test_fingerprint_ignores_labels_but_not_definitions() -> None:
     assert not _rule().time_dependent
 
 
+@given(
+    kinds=st.lists(st.sampled_from(["fit", "engagement"]), max_size=6),
+    inactivity_days=st.integers(0, 30),
+    inactivity_points=st.integers(-20, 20),
+)
+def test_contribution_keys_are_the_fingerprints_keys(kinds: list[str], inactivity_days: int,
+                                                     inactivity_points: int) -> None:  # fmt: skip
+    spec = domain.ModelSpec(rules=tuple(_rule(kind=kind) for kind in kinds), inactivity_days=inactivity_days,
+                            inactivity_points=inactivity_points)  # fmt: skip
+    assert spec.contribution_keys() == set(spec.fingerprints())
+
+
 def test_validation_messages_are_field_level() -> None:
     with pytest.raises(RuleError) as error:
         parse_rule({"kind": "engagement", "label": "", "points": 0, "event_type": "x y", "decay": "linear"},
