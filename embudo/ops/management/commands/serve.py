@@ -17,8 +17,9 @@ def gunicorn_argv(*, host: str, port: int, workers: int, threads: int, timeout: 
         "-m",
         "gunicorn",
         "config.wsgi:application",
+        # gthread, with a busy worker leaving new connections to an idle one (see the module).
         "--worker-class",
-        "gthread",
+        "embudo.ops.gunicorn_worker.BalancedThreadWorker",
         "--workers",
         str(workers),
         "--threads",
