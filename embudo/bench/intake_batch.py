@@ -71,7 +71,7 @@ def run(
     routing.ensure_migrated()
     token = intake_api.bench_token()
     port = port or intake_api.free_port()
-    intake_api.settle()
+    key_index = intake_api.settle()
     leads_before = intake_api.count_leads()
     before = intake_api.max_ids()
     jobs_before = routing.max_job_id()
@@ -132,5 +132,6 @@ def run(
         "server_workers": workers,
         "server_threads": threads,
         "leads_stored": leads_before,
+        "dedupe_key_index": key_index,
     }
     return intake_api.Outcome(parameters=parameters, figures=figures)

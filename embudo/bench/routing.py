@@ -333,7 +333,7 @@ def run_speed(
     pools = ensure_pools(reps)
     domains = big_company_domains()
     token = bench_token()
-    settle()
+    key_index = settle()
     leads_before = count_leads()
     before = max_ids()
     jobs_before = max_job_id()
@@ -410,6 +410,7 @@ def run_speed(
         "reps": REPS,
         "pools": len(POOLS),
         "leads_stored": leads_before,
+        "dedupe_key_index": key_index,
         "floor_seconds": floor_seconds,
         "measured": "speed-to-lead marks: submission received → owner notified (in the intake transaction)",
         "migrations_applied": applied,

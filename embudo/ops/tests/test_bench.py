@@ -13,6 +13,7 @@ from django.db.models.functions import Lower
 from embudo.accounts.models import User
 from embudo.bench.pages import percentile
 from embudo.core.models import DomainEvent
+from embudo.dedupe.models import LeadKey, ScanState
 from embudo.leads.models import Company, Lead, LeadScoreRank, OwnerLoad
 
 pytestmark = pytest.mark.django_db
@@ -48,6 +49,11 @@ def test_bench_seed_then_pages_write_their_results(tmp_path: Path) -> None:
     open_by_owner = Counter(Lead.objects.filter(is_open=True, owner__isnull=False).values_list("owner_id", flat=True))
     assert dict(OwnerLoad.objects.values_list("user_id", "open_leads")) == dict(open_by_owner) != {}
 
+    # The fuzzy matcher's key index covers every seeded lead, as after an import's follow-up job.
+    keyed = set(LeadKey.objects.values_list("lead_id", flat=True).distinct())
+    assert keyed == set(Lead.objects.values_list("id", flat=True))
+    assert seed_result["figures"]["dedupe_keys"] == LeadKey.objects.count() > 500
+
     # Topping up to the same size adds nothing.
     call_command(
         "bench", "seed", "--leads", "500", "--companies", "60", "--output-dir", str(tmp_path), stdout=StringIO()
@@ -68,6 +74,21 @@ def test_bench_seed_then_pages_write_their_results(tmp_path: Path) -> None:
     assert all(s["statuses"] == [200] for s in pages["scenarios"])
     assert "Limit" in pages["explain"]["rep_list"]["plan"]
     assert "EXPLAIN" in out.getvalue()
+
+
+def test_bench_seed_reset_rebuilds_the_key_index_for_the_new_leads(tmp_path: Path) -> None:
+    call_command("bench", "seed", "--leads", "40", "--companies", "10", "--output-dir", str(tmp_path),
+                 stdout=StringIO())  # fmt: skip
+    call_command("bench", "seed", "--leads", "30", "--companies", "10", "--events-per-lead", "2", "--reset",
+                 "--output-dir", str(tmp_path), stdout=StringIO())  # fmt: skip
+
+    # Ids restart at 1 after a reset: no key of the 40 truncated leads may be left (leads 31-40 are gone), and
+    # the index position starts again, so every new lead is filed.
+    leads = {lead.pk: lead for lead in Lead.objects.all()}
+    assert len(leads) == 30
+    keyed = set(LeadKey.objects.values_list("key", "lead_id"))
+    assert {lead_id for _key, lead_id in keyed} == set(leads)
+    assert ScanState.objects.get(name="keys").last_lead_id == max(leads)
 
 
 def test_bench_pages_refuses_an_unseeded_database(tmp_path: Path) -> None:
