@@ -276,12 +276,16 @@ def lead_body(tag: str, n: int, rng: random.Random) -> bytes:
     ).encode()
 
 
-def _client_thread(port: int, token: str, tag: str, deadline: float, out: list[tuple[int, float]]) -> None:
+def _client_thread(
+    port: int, token: str, tag: str, deadline: float, out: list[tuple[int, float]], *, reconnect: bool = False
+) -> None:
     """One keep-alive connection sending requests until the deadline: new leads, or the floor's
-    ``GET /api/v1/me`` when ``tag`` is empty."""
+    ``GET /api/v1/me`` when ``tag`` is empty. ``reconnect``: a new connection for every request instead."""
     rng = random.Random(tag)  # noqa: S311 - test data, not secrets
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
     headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    if reconnect:
+        headers["Connection"] = "close"
     n = 0
     while time.monotonic() < deadline:
         n += 1
@@ -294,6 +298,8 @@ def _client_thread(port: int, token: str, tag: str, deadline: float, out: list[t
             response = conn.getresponse()
             response.read()
             out.append((response.status, (time.perf_counter() - t) * 1000))
+            if reconnect:
+                conn.close()
         except (OSError, http.client.HTTPException):
             out.append((0, (time.perf_counter() - t) * 1000))
             conn.close()
@@ -301,13 +307,15 @@ def _client_thread(port: int, token: str, tag: str, deadline: float, out: list[t
     conn.close()
 
 
-def python_load(port: int, token: str, seconds: float, clients: int, run_tag: str, queue: Any) -> None:
+def python_load(
+    port: int, token: str, seconds: float, clients: int, run_tag: str, queue: Any, *, reconnect: bool = False
+) -> None:
     """Entry point of the load process: ``clients`` threads until the deadline; results to ``queue``. An empty
-    ``run_tag`` sends the floor's request instead of leads."""
+    ``run_tag`` sends the floor's request instead of leads. ``reconnect``: see ``_client_thread``."""
     deadline = time.monotonic() + seconds
-    queue.put(run_clients(
-        clients, lambda i, out: _client_thread(port, token, f"{run_tag}-{i}" if run_tag else "", deadline, out)
-    ))  # fmt: skip
+    queue.put(run_clients(clients, lambda i, out: _client_thread(
+        port, token, f"{run_tag}-{i}" if run_tag else "", deadline, out, reconnect=reconnect
+    )))  # fmt: skip
 
 
 def run_clients(clients: int, client: Callable[[int, list[Any]], None]) -> dict[str, Any]:
@@ -506,9 +514,14 @@ def warm_up(port: int, token: str, *, workers: int, threads: int, run_tag: str) 
     own database connection (a new backend: cold catalog caches, no prepared statements; see
     ``DB_CONN_MAX_AGE`` in the settings) and touches the pages written since the last checkpoint. A warm-up of 2
     connections left most of the 16 threads cold: the first second of ``speed-to-lead`` then had requests of
-    100-250 ms, up to 40 of the 60 slowest of a 60 s run. A server that has been up has all of this done."""
+    100-250 ms, up to 40 of the 60 slowest of a 60 s run. A server that has been up has all of this done.
+
+    Every request on a new connection: keep-alive connections stay with the worker that accepted them, and the
+    warm-up's were seen split 25/7 (and all on one worker, the other idle for the whole warm-up), which left
+    threads cold, again 36 of a 30 s run's 40 slowest leads in its first second. A new connection per request is
+    accepted by whichever worker is then less busy, so both workers run all their threads."""
     warm: Any = multiprocessing.get_context("spawn").Queue()
-    python_load(port, token, WARM_UP_SECONDS, 2 * workers * threads, run_tag, warm)
+    python_load(port, token, WARM_UP_SECONDS, 2 * workers * threads, run_tag, warm, reconnect=True)
     warm.get()
 
 

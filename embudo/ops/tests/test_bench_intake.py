@@ -139,3 +139,25 @@ def test_floor_with_the_python_client(tmp_path: Path, database_url: str) -> None
         server.stop()
     assert floor["requests_per_s"] > 0 and 0 < floor["p50_ms"] <= floor["p99_ms"]
     assert floor["cpu_ms_per_request_web"] > 0 and floor["cpu_ms_per_request_database"] > 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_warm_up_reaches_every_thread_of_every_worker(tmp_path: Path, database_url: str) -> None:
+    """Each server thread opens its own database connection on its first request: after the warm-up, one per
+    thread of each worker, so no thread meets its first request (a cold backend) in the measured window."""
+    token = intake_api.bench_token()
+    before = intake_api.max_ids()
+    server = intake_api.Server(port=intake_api.free_port(), workers=2, threads=2, log=tmp_path / "server.log")
+    try:
+        server.wait_ready()
+        intake_api.warm_up(server.port, token, workers=2, threads=2, run_tag="warm")
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                " AND backend_type = 'client backend' AND pid <> pg_backend_pid()"
+            )
+            server_connections = cursor.fetchone()[0]
+    finally:
+        server.stop()
+        intake_api.cleanup(before)
+    assert server_connections == 2 * 2
