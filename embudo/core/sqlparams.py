@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
+from datetime import datetime
 from typing import Any
 
 from psycopg.types.json import Jsonb
@@ -34,3 +35,24 @@ def uuid_array(values: Iterable[uuid.UUID | str]) -> Any:
 def text_array(values: Iterable[str]) -> Any:
     """Texts → ``'{"a","b\\"c"}'``, for ``%s::text[]``: every element quoted, ``\\`` and ``"`` escaped."""
     return "{" + ",".join('"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"' for v in values) + "}"
+
+
+def _element(value: Any) -> str:
+    if value is None:
+        return "NULL"
+    if isinstance(value, bool):
+        raise TypeError("A boolean is not an array element here.")
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, datetime):
+        return '"' + value.isoformat(sep=" ") + '"'  # with its UTC offset when aware, as psycopg sends it
+    if isinstance(value, str):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    raise TypeError(f"{type(value).__name__} is not an array element here.")
+
+
+def array_or_nulls(values: Iterable[int | str | datetime | None]) -> Any:
+    """Integers, texts or datetimes, any of them None → an array literal with ``NULL`` elements, for
+    ``%s::bigint[]`` / ``%s::text[]`` / ``%s::timestamptz[]`` (one column's values of an ``unnest`` insert).
+    Texts are quoted and escaped as in :func:`text_array`."""
+    return "{" + ",".join(map(_element, values)) + "}"

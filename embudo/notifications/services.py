@@ -26,6 +26,7 @@ from django.utils.translation import gettext as _
 from embudo.accounts.models import User
 from embudo.core import clock
 from embudo.core.events import JobToDefer, defer_jobs
+from embudo.core.sqlparams import array_or_nulls
 from embudo.notifications import domain, selectors
 from embudo.notifications.exceptions import (
     InvalidPreference,
@@ -138,7 +139,8 @@ def notify_many(notices: Sequence[Notice]) -> list[int | None]:
                     " SELECT u.user_id, u.kind, u.title, u.body, u.lead_id, u.url, %s"
                     " FROM unnest(%s::bigint[], %s::text[], %s::text[], %s::text[], %s::bigint[], %s::text[])"
                     " WITH ORDINALITY AS u(user_id, kind, title, body, lead_id, url, n) ORDER BY u.n RETURNING id",
-                    [now, *([r[i] for r in rows] for i in range(1, 7))],
+                    # Array literals: psycopg dumps a list element by element in Python, on every routed lead.
+                    [now, *(array_or_nulls(r[i] for r in rows) for i in range(1, 7))],
                 )
                 inserted = sorted(int(r[0]) for r in cursor.fetchall())
             for row, notification_id in zip(rows, inserted, strict=True):

@@ -33,7 +33,7 @@ from embudo.accounts.models import Team, User
 from embudo.core import clock, rows
 from embudo.core import events as core_events
 from embudo.core.domain import conditions as cond
-from embudo.core.sqlparams import jsonb
+from embudo.core.sqlparams import array_or_nulls, jsonb
 from embudo.leads import condition_fields
 from embudo.leads.models import Company, Lead
 from embudo.notifications import selectors as notifications_selectors
@@ -224,7 +224,7 @@ def _upsert_speed(columns: list[str], rows: list[tuple[int, dict[str, Any]]]) ->
             f"INSERT INTO routing_speedtolead ({', '.join(all_columns)}) SELECT * FROM unnest({types}) "  # noqa: S608
             f"ON CONFLICT (lead_id) DO UPDATE SET {updates}"
         )
-        cursor.execute(sql, arrays)
+        cursor.execute(sql, [array_or_nulls(values) for values in arrays])  # literals: see core.sqlparams
 
 
 # --- routing ---------------------------------------------------------------------------------------

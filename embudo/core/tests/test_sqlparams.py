@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
 
 import pytest
 from django.db import connection
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from embudo.core.sqlparams import int_array, text_array, uuid_array
+from embudo.core.sqlparams import array_or_nulls, int_array, text_array, uuid_array
 
 pytestmark = pytest.mark.django_db
 
@@ -34,3 +36,33 @@ def test_a_uuid_array_rejects_what_is_not_a_uuid() -> None:
     with pytest.raises(ValueError):
         uuid_array(["1; DROP TABLE leads_lead"])
     assert uuid_array([str(uuid.UUID(int=1))]) == "{00000000-0000-0000-0000-000000000001}"
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(st.none() | st.integers(min_value=-(2**63), max_value=2**63 - 1), max_size=6),
+    st.lists(st.none() | st.text(alphabet=st.characters(codec="utf-8", exclude_characters="\x00")), max_size=6),
+    st.lists(
+        st.none() | st.datetimes(timezones=st.sampled_from([UTC, timezone(timedelta(hours=-5, minutes=-30))])),
+        max_size=4,
+    ),
+)
+def test_arrays_with_nulls_round_trip(
+    ints: list[int | None], texts: list[str | None], moments: list[datetime | None]
+) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT %s::bigint[], %s::text[], %s::timestamptz[]",
+            [array_or_nulls(ints), array_or_nulls(texts), array_or_nulls(moments)],
+        )
+        assert cursor.fetchone() == (ints, texts, moments)  # aware datetimes compare as instants
+
+
+def test_the_text_null_stays_a_text_and_other_types_are_refused() -> None:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT %s::text[]", [array_or_nulls(["NULL", None])])
+        assert cursor.fetchone()[0] == ["NULL", None]
+    wrong_values: list[Any] = [True, 1.5, b"x"]
+    for wrong in wrong_values:
+        with pytest.raises(TypeError):
+            array_or_nulls([wrong])

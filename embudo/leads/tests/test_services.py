@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import threading
+from typing import Any
 
 import pytest
 from django.db import connection, transaction
 
 from embudo.accounts.models import Role
 from embudo.accounts.tests.factories import TeamFactory, UserFactory
+from embudo.core import clock
 from embudo.core.exceptions import DomainError
 from embudo.core.models import DomainEvent
 from embudo.leads import services
@@ -184,3 +186,27 @@ def test_domain_errors_have_stable_codes() -> None:
     codes = {cls.code for cls in (DuplicateLead, InvalidLead, LeadNotFound, OwnerNotAllowed)}
     assert codes == {"duplicate_lead", "validation_error", "lead_not_found", "owner_not_allowed"}
     assert issubclass(DuplicateLead, DomainError)
+
+
+def test_the_compiled_once_intake_insert_is_what_djangos_insert_compiler_builds() -> None:
+    def lead(n: int) -> Lead:
+        now = clock.now()
+        return Lead(
+            created_at=now, updated_at=now, source="api", first_name=f"Ana{n}", last_name="Ruiz", email=f"a{n}@x.es",
+            phone="+34600000000", country="ES", custom_fields={"plan": "pro", "seats": n}, company_id=None,
+        )  # fmt: skip
+
+    def plain(params: Any) -> list[Any]:
+        return [getattr(p, "obj", p) for p in params]  # a Jsonb wrapper compares by what it wraps
+
+    services._intake_insert_one(lead(0))  # compiles (or finds) the statement
+    for n in (1, 2):
+        one = lead(n)
+        sql, params, using = services._intake_insert_one(one)
+        django_sql, django_params, django_using = services._intake_insert([one], with_ids=False)
+        assert (sql, plain(params), using) == (django_sql, plain(django_params), django_using)
+    # And it inserts: the row reads back as written.
+    one = lead(3)
+    assert services._insert_unless_email_taken(one)
+    stored = Lead.objects.get(pk=one.pk)
+    assert (stored.email, stored.custom_fields, stored.source) == ("a3@x.es", {"plan": "pro", "seats": 3}, "api")
