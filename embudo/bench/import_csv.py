@@ -238,6 +238,7 @@ def run(*, rows: int, seed: int, workers: int | None, keep: bool, stdout: Any) -
         "rejected": summary.rejected,
         "goal_seconds": 60,
         "phases_s": summary.phases,
+        "gin_merges_during_apply": summary.gin_merges,
         "cpu_s": cpu_s,
     }
     parameters = {

@@ -73,6 +73,7 @@ from embudo.capture.domain import enrich, normalize, survivorship
 from embudo.capture.models import Channel, FieldMapping, ImportJob, ImportStatus
 from embudo.core import clock
 from embudo.core.exceptions import DomainError
+from embudo.leads import search_index
 
 CHUNK_ROWS = 20_000
 # Rows applied per transaction (one checkpoint each); normalization of the next batch overlaps.
@@ -661,6 +662,7 @@ class ImportSummary:
     seconds: float = 0.0
     phases: dict[str, float] = field(default_factory=dict)
     report_path: str = ""
+    gin_merges: int = 0  # merges of the trigram index's pending list while the batches ran (leads.search_index)
 
 
 def rejected_report_path(job_id: int) -> Path:
@@ -769,9 +771,13 @@ def run_import(
     stage = f"capture_import_stage_{job.pk}"
     _grow_temp_buffers()
     try:
-        _stage_and_apply(job, stage, summary, workers=workers, progress=progress)
+        # While the batches fill the trigram index's pending list (see leads.search_index), a lead arriving by
+        # another channel must not be the one that merges it.
+        with search_index.PendingListMerger() as merger:
+            _stage_and_apply(job, stage, summary, workers=workers, progress=progress)
+        summary.gin_merges = merger.merges
         t = time.perf_counter()
-        _flush_gin_pending()
+        search_index.merge_pending_lists()
         summary.phases["flush_gin_pending"] = round(time.perf_counter() - t, 2)
     except Exception as exc:
         ImportJob.objects.filter(pk=job.pk).update(
@@ -806,15 +812,6 @@ def _grow_temp_buffers() -> None:
 def _drop_stage(stage: str) -> None:
     with connection.cursor() as cursor:
         cursor.execute(f"DROP TABLE IF EXISTS {stage}")
-
-
-def _flush_gin_pending() -> None:
-    """Merge the trigram index's pending list (filled by the batches) once, in bulk."""
-    with connection.cursor() as cursor:
-        cursor.execute("""
-            SELECT gin_clean_pending_list(i.indexrelid) FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
-            JOIN pg_am am ON am.oid = c.relam WHERE i.indrelid = 'leads_lead'::regclass AND am.amname = 'gin'
-        """)  # fmt: skip
 
 
 def _estimate_rows(path: Path) -> int:

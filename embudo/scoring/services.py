@@ -34,7 +34,7 @@ from embudo.core import clock
 from embudo.core import events as core_events
 from embudo.core.exceptions import Conflict, InvalidInput, NotFound
 from embudo.core.sqlparams import int_array, uuid_array
-from embudo.leads import condition_fields
+from embudo.leads import condition_fields, search_index
 from embudo.scoring.domain import rules as domain
 from embudo.scoring.domain import sql as engine
 from embudo.scoring.domain.validation import RuleError, parse_model
@@ -881,11 +881,7 @@ def _rescore_chunk(run: _BulkRun, lo: int, hi: int, *, stripe: int) -> RescoreRe
             _lifecycle_hook(changes, spec.mql_threshold)
         t3 = time.perf_counter()
         if changes:
-            cursor.execute(
-                "SELECT gin_clean_pending_list(i.indexrelid) FROM pg_index i "
-                "JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_am am ON am.oid = c.relam "
-                "WHERE i.indrelid = 'leads_lead'::regclass AND am.amname = 'gin'"
-            )
+            search_index.merge_pending_lists()
         t4 = time.perf_counter()
         for phase, seconds in (("apply_s", t1 - t0), ("grade_events_s", t2 - t1), ("lifecycle_s", t3 - t2),
                                ("gin_merge_s", t4 - t3)):  # fmt: skip
