@@ -170,6 +170,23 @@ def _verify(keys: list[str], emails: dict[str, str], phones: dict[str, str]) -> 
     return len(lost), duplicated, lost[:20]
 
 
+# The periodic jobs (sweepers, the dedupe scan…) that are always queued; anything beyond is a backlog.
+MAX_QUEUED_BEFORE = 100
+
+
+class QueueNotEmpty(Exception):
+    """The job queue holds a backlog that the run's worker would have to work through first."""
+
+
+def _queued_jobs() -> int:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM procrastinate_jobs WHERE status = 'todo'")
+        row = cursor.fetchone()
+    return int(row[0]) if row else 0
+
+
 def run(
     *,
     submissions: int,
@@ -184,6 +201,12 @@ def run(
 ) -> Outcome:
     token = intake_api.bench_token()
     port = port or intake_api.free_port()
+    queued = _queued_jobs()
+    if queued > MAX_QUEUED_BEFORE:
+        raise QueueNotEmpty(
+            f"{queued:,} jobs are already queued: a worker would work through them before this run's, so the run "
+            "would measure that backlog. Let `embudo worker` drain the queue first."
+        )
     before = intake_api.max_ids()
     tag = uuid.uuid4().hex[:8]
     rng = random.Random(tag)  # noqa: S311 - test data, not secrets

@@ -11,6 +11,7 @@ from urllib.parse import quote
 
 import pytest
 from django.core.management import call_command
+from django.core.management.base import CommandError
 from django.db import connection
 
 from embudo.bench import intake_api
@@ -125,6 +126,38 @@ def test_bench_no_loss_small(tmp_path: Path, database_url: str) -> None:
     assert figures["acknowledged"] > 0
     assert figures["lost"] == 0 and figures["duplicated"] == 0
     assert figures["worker_kills"] >= 1 and figures["connection_drops"] == 1
+
+
+def _queue_jobs(count: int) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO procrastinate_jobs (queue_name, task_name, args) "
+            "SELECT 'default', 'bench.leftover', '{}'::jsonb FROM generate_series(1, %s)",
+            [count],
+        )
+
+
+def _queued() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM procrastinate_jobs WHERE task_name = 'bench.leftover'")
+        return int(cursor.fetchone()[0])
+
+
+@pytest.mark.django_db
+def test_cleanup_removes_the_jobs_the_run_queued_and_only_those() -> None:
+    _queue_jobs(2)  # queued before the run: not the benchmark's to delete
+    before = intake_api.max_ids()
+    _queue_jobs(3)
+    intake_api.cleanup(before)
+    assert _queued() == 2
+
+
+@pytest.mark.django_db
+def test_no_loss_refuses_to_run_behind_a_backlog(tmp_path: Path) -> None:
+    _queue_jobs(101)
+    with pytest.raises(CommandError, match="101 jobs are already queued"):
+        call_command("bench", "no-loss", "--submissions", "10", "--output-dir", str(tmp_path), stdout=StringIO())
+    assert not (tmp_path / "no-loss.json").exists()
 
 
 @pytest.mark.django_db(transaction=True)

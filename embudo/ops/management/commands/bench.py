@@ -208,11 +208,14 @@ class Command(BaseCommand):
                 routed=options["routed"],
             )  # fmt: skip
         else:
-            outcome = no_loss.run(
-                submissions=options["submissions"], kill_every=options["kill_every"], drops=options["drops"],
-                deferred_share=options["deferred_share"], recovery_timeout=options["recovery_timeout"],
-                port=options["port"], stdout=self.stdout,
-            )  # fmt: skip
+            try:
+                outcome = no_loss.run(
+                    submissions=options["submissions"], kill_every=options["kill_every"], drops=options["drops"],
+                    deferred_share=options["deferred_share"], recovery_timeout=options["recovery_timeout"],
+                    port=options["port"], stdout=self.stdout,
+                )  # fmt: skip
+            except no_loss.QueueNotEmpty as exc:
+                raise CommandError(str(exc)) from exc
         rows = [(k, v) for k, v in outcome.figures.items() if not isinstance(v, dict)]
         for k, v in outcome.figures.items():
             if isinstance(v, dict):
