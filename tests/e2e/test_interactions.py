@@ -7,6 +7,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from playwright.sync_api import expect
 
 from embudo.accounts.models import Role
 from embudo.accounts.tests.factories import TeamFactory, UserFactory
@@ -41,7 +42,10 @@ def test_a_rep_logs_a_call_and_prepares_a_whatsapp_message(page: Any, live_serve
     call_tab.get_by_label("Duration").fill("5:30")
     call_tab.get_by_label("Notes").fill("Interested in the annual plan; wants a proposal by Friday.")
     page.get_by_role("button", name="Log call").click()
-    page.get_by_role("status").filter(has_text="Call logged.").wait_for()
+    confirmation = page.get_by_role("status").filter(has_text="Call logged.")
+    # htmx moves focus to the confirmation in its settle step, a moment after the swap; wait for it so the
+    # keyboard steps below start from the tab this test focuses, not from wherever htmx puts focus later.
+    expect(confirmation).to_be_focused()
     recent = panel.locator(".ix-recent").inner_text()
     assert "Connected" in recent and "05:30" in recent and "annual plan" in recent
     call = Interaction.objects.get()

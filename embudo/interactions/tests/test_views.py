@@ -77,6 +77,9 @@ def test_htmx_post_logs_the_call_and_answers_the_fresh_panel(rep_client: Client,
     assert json.loads(response["HX-Trigger"]) == {"interactions-changed": {"lead_id": world.lead.pk, "kind": "call"}}
     html = response.content.decode()
     assert "Call logged." in html and "Wants a proposal" in html and "04:30" in html and "ix-panel--compact" in html
+    # Focus moves to the confirmation through htmx's settle step only: a bare autofocus would let the browser
+    # steal focus back later, at its next rendering update.
+    assert 'role="status" tabindex="-1" data-autofocus>Call logged.' in html and " autofocus" not in html
     call = Interaction.objects.get()
     assert (call.outcome, call.duration_seconds, call.body, call.actor_id) == (
         "connected",
