@@ -45,6 +45,7 @@ def test_manager_builds_previews_publishes_and_reassigns(page: Any, live_server:
     page.wait_for_url(f"{live_server.url}/routing/rule-sets/*/")
 
     page.get_by_role("link", name="Add a rule").click()
+    expect(page.get_by_label("Rule name")).to_be_focused()  # the form opens (htmx) with focus on its first field
     page.get_by_label("Rule name").fill("Spain")
     page.get_by_label("Condition 1: field").select_option(label="Country")
     page.get_by_label("Condition 1: operator").select_option(label="is")
