@@ -339,7 +339,8 @@ def _write_done(done: list[_Done], processed: dict[int, services.Processed | Non
     # The ledger records who caused a score: one scoring per actor (a batch request has one).
     for actor_id in dict.fromkeys(d.prepared.submission.actor_id for d in done):
         mine = [d for d in done if d.prepared.submission.actor_id == actor_id]
-        changes = scoring_services.score_leads([d.lead.pk for d in mine], cause="captured", actor_id=actor_id)
+        changes = scoring_services.score_leads([d.lead.pk for d in mine], cause="captured", actor_id=actor_id,
+                                               created_here=[d.lead.pk for d in mine if d.created])  # fmt: skip
         for d in mine:
             change = changes.get(d.lead.pk)
             if change is not None:

@@ -425,7 +425,9 @@ def process_locked_submission(submission: Submission) -> Processed | None:
             raise RuntimeError(f"lead {auto_merge_into} vanished during an automatic merge")
         lead, created = merged_into, False
     # Score, then route (rules may test the grade), in this transaction: the API answers with both.
-    score_change = scoring_services.score_leads([lead.pk], cause="captured", actor_id=submission.actor_id).get(lead.pk)
+    score_change = scoring_services.score_leads(
+        [lead.pk], cause="captured", actor_id=submission.actor_id, created_here=[lead.pk] if created else ()
+    ).get(lead.pk)
     if score_change is not None:
         lead.score, lead.grade = score_change.score, score_change.grade
     scored_at = clock.now()
