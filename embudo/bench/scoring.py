@@ -243,6 +243,7 @@ def run(*, min_leads: int = 1_000_000, events: bool = True, stdout: Any = None) 
     extra = {
         "seed_behaviour": seeded,
         "rescore": {"changed_rules": changed, "chunks": result.chunks, "phases_s": result.phases,
+                    "gin_merges_during_chunks": result.gin_merges,
                     "published_version_id": draft.pk, "previous_version_id": version.pk},
         "backtest": {"changed_rules": backtest_changed, "version_id": backtest_draft.pk,
                      "grade_changed": results.get("grade_changed"), "mql_gained": results.get("mql_gained"),

@@ -6,7 +6,8 @@ import (and a rescore) raise that limit for their own transactions and merge onc
 cheaper than merging every 256 kB (``leads/0014``). But every other backend keeps the small limit, so the first
 lead that arrives by the API while an import runs merged everything the import had appended since the last
 merge: with one API lead every ~4 s during a 1M-row import, 300-1,500 ms per lead instead of ~15 ms (measured,
-2026-11-23), and longer for a lone lead after a quiet minute.
+2026-11-23), and longer for a lone lead after a quiet minute. A rescore of more than one chunk runs the merger
+too (``scoring.services.rescore_scope``): captures during a 1M-lead rescore, max 295 ms without it, 131 with it.
 
 ``PendingListMerger`` merges the lists from a connection of its own every ``interval`` seconds while a bulk
 writer runs. A backend that finds a merge under way only appends (PostgreSQL's non-forced cleanup gives way

@@ -13,6 +13,7 @@ ledger, upsert the contributions and update ``leads_lead.score``/``grade`` where
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
 import importlib
 import itertools
 import json
@@ -55,6 +56,7 @@ _RESCORE_CHUNK_WAIT = (
 )
 WORKERS = 2
 CHUNK_SIZE = 50_000
+PENDING_LIST_MERGE_INTERVAL = 0.25  # seconds between merges of the trigram pending list during a rescore
 ACTIVITY_CAUSE = "activity"
 _TEMP = "_scoring_new"
 _BACKTEST_TEMP = "_scoring_backtest"
@@ -109,6 +111,7 @@ class RescoreResult:
     chunks: int = 0
     seconds: float = 0.0
     phases: dict[str, float] = field(default_factory=dict)
+    gin_merges: int = 0  # merges of the trigram index's pending list while the chunks ran (leads.search_index)
 
 
 # Published and archived versions never change: their compiled form is cached by (id, published_at).
@@ -786,12 +789,17 @@ def rescore_scope(
     ranges = [(lo, nxt - 1) for lo, nxt in itertools.pairwise(starts)]
     if starts:
         ranges.append((starts[-1], int(marks[-1][0])))
+    # Chunks append to the trigram index's pending list under a large limit (see _rescore_chunk); with more than
+    # one, a lead arriving meanwhile would merge what they appended: merged from another connection instead.
+    merger = search_index.PendingListMerger(interval=PENDING_LIST_MERGE_INTERVAL) if len(ranges) > 1 else None
     try:
-        if n_workers > 1 and len(ranges) > 1:
-            _run_parallel(run, ranges, result, n_workers)
-        else:
-            for lo, hi in ranges:
-                _merge(result, _rescore_chunk(run, lo, hi, stripe=0))
+        with merger or contextlib.nullcontext():
+            if n_workers > 1 and len(ranges) > 1:
+                _run_parallel(run, ranges, result, n_workers)
+            else:
+                for lo, hi in ranges:
+                    _merge(result, _rescore_chunk(run, lo, hi, stripe=0))
+        result.gin_merges = merger.merges if merger is not None else 0
     finally:
         if table is not None:
             with connection.cursor() as cursor:
