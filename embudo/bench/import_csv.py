@@ -165,6 +165,26 @@ def _process_cpu(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def _server_cpu(backend: int) -> float:
+    """CPU seconds of the whole embedded server: its live processes (the import's backends, the GIN merger's,
+    the timeline writer's, autovacuum, the WAL writer…) plus those that ended, which the postmaster reaped
+    (their time is in its children's counters)."""
+    try:
+        postmaster = int(Path(f"/proc/{backend}/stat").read_text().rsplit(")", 1)[1].split()[1])
+        fields = Path(f"/proc/{postmaster}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, ValueError):
+        return 0.0
+    total = int(fields[11]) + int(fields[12]) + int(fields[13]) + int(fields[14])
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            child = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:  # ended meanwhile
+            continue
+        if int(child[1]) == postmaster:
+            total += int(child[11]) + int(child[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
 def _children_cpu() -> float:
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     return usage.ru_utime + usage.ru_stime
@@ -215,13 +235,14 @@ def run(*, rows: int, seed: int, workers: int | None, keep: bool, stdout: Any) -
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_backend_pid()")
             backend = int(cursor.fetchone()[0])
-        cpu = (_process_cpu(backend), time.process_time(), _children_cpu())
+        cpu = (_process_cpu(backend), time.process_time(), _children_cpu(), _server_cpu(backend))
         t = time.perf_counter()
         summary = imports.run_import(job_id=job.pk, workers=workers, progress=progress)
         seconds = time.perf_counter() - t
         # CPU seconds of each side (2 cores: their sum over 2 is the floor of the wall time).
         cpu_s = {
             "database_backend": round(_process_cpu(backend) - cpu[0], 1),
+            "database_all": round(_server_cpu(backend) - cpu[3], 1),
             "python_parent": round(time.process_time() - cpu[1], 1),
             "python_normalizers": round(_children_cpu() - cpu[2], 1),
         }
