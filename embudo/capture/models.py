@@ -215,6 +215,9 @@ class ImportJob(models.Model):
     created_count = models.PositiveIntegerField(default=0)
     merged_count = models.PositiveIntegerField(default=0)
     rejected_count = models.PositiveIntegerField(default=0)
+    # The second checkpoint: the timeline (LeadCreated / LeadCaptured events) of the job's submissions is
+    # written up to this submission id, by a transaction of its own that runs beside the next batch.
+    timeline_through_submission_id = models.BigIntegerField(default=0)
     error = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
