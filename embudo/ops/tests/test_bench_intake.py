@@ -82,9 +82,11 @@ def test_bench_intake_api_small(tmp_path: Path, database_url: str) -> None:
     assert {"dedupe_keys", "dedupe_keys_filed_now", "dedupe_keys_through_lead_id"} <= set(
         parameters["dedupe_key_index"]
     )
-    # Both clients' keep-alive connections, seen on the server's two worker processes, three times.
+    # The clients' keep-alive connections, seen on the server's two worker processes, three times. A sample may
+    # catch one of them reconnecting (closed after its quota of requests, or not yet accepted): at most 2 then.
     samples = figures["connections_per_worker"]
-    assert len(samples) == 3 and all(sum(split) == 2 and len(split) == 2 for split in samples)
+    assert len(samples) == 3 and all(len(split) == 2 and sum(split) <= 2 for split in samples)
+    assert any(sum(split) == 2 for split in samples)
     assert 0 < figures["p50_ms"] <= figures["p99_ms"]
     # The CPU a lead cost, the server's and the database's, next to what the goal leaves per lead.
     cpu = figures["cpu_ms_per_lead"]
