@@ -40,7 +40,7 @@ from embudo.capture import services
 from embudo.capture.models import ConsentRecord, Outcome, Submission, SubmissionStatus
 from embudo.core import clock
 from embudo.core import events as core_events
-from embudo.core.sqlparams import jsonb
+from embudo.core.sqlparams import jsonb_array
 from embudo.dedupe import services as dedupe_services
 from embudo.leads import selectors as leads_selectors
 from embudo.leads import services as leads_services
@@ -171,10 +171,10 @@ def _store_many(*, channel: str, items: Sequence[BatchItem]) -> tuple[list[Submi
         cursor.execute(
             _STORE_MANY,
             [len(submissions), channel, SubmissionStatus.PENDING, [s.received_at for s in submissions],
-             [jsonb(s.payload) for s in submissions], [jsonb(s.headers) for s in submissions],
+             jsonb_array(s.payload for s in submissions), jsonb_array(s.headers for s in submissions),
              [s.ip for s in submissions], [s.user_agent for s in submissions],
              [s.idempotency_key for s in submissions], [s.actor_id for s in submissions],
-             [jsonb(s.context) for s in submissions]],
+             jsonb_array(s.context for s in submissions)],
         )  # fmt: skip
         rows = cursor.fetchall()
     stored: list[Submission | None] = []
@@ -392,7 +392,7 @@ def _finish_many(rows: list[tuple[Submission, str, str, dict[str, list[str]], st
             " FROM unnest(%s::bigint[], %s::text[], %s::text[], %s::jsonb[], %s::text[], %s::bigint[])"
             " AS u(id, status, reason, errors, outcome, lead_id) WHERE s.id = u.id",
             [now, [r[0].pk for r in rows], [r[1] for r in rows], [r[2] for r in rows],
-             [jsonb(r[3]) for r in rows], [r[4] for r in rows], [r[5] for r in rows]],
+             jsonb_array(r[3] for r in rows), [r[4] for r in rows], [r[5] for r in rows]],
         )  # fmt: skip
 
 

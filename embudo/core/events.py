@@ -20,7 +20,7 @@ from procrastinate.contrib.django import app as procrastinate_app
 from config import event_map
 from embudo.core import clock
 from embudo.core.models import DomainEvent
-from embudo.core.sqlparams import jsonb
+from embudo.core.sqlparams import jsonb, jsonb_array
 
 _ENVELOPE = frozenset({"lead_id", "actor_id"})
 
@@ -114,7 +114,7 @@ def publish_many(events: Sequence[Event], *, occurred_at: datetime | None = None
                 [e.type_name() for e in events],
                 [e.lead_id for e in events],
                 [e.actor_id for e in events],
-                [jsonb(p) for p in payloads],
+                jsonb_array(payloads),
             ],
         )
         ids = sorted(int(row[0]) for row in cursor.fetchall())

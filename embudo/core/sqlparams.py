@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Iterable
 from datetime import datetime
@@ -35,6 +36,13 @@ def uuid_array(values: Iterable[uuid.UUID | str]) -> Any:
 def text_array(values: Iterable[str]) -> Any:
     """Texts → ``'{"a","b\\"c"}'``, for ``%s::text[]``: every element quoted, ``\\`` and ``"`` escaped."""
     return "{" + ",".join('"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"' for v in values) + "}"
+
+
+def jsonb_array(values: Iterable[Any]) -> Any:
+    """JSON-native values → an array literal for ``%s::jsonb[]``. psycopg dumps a list of ``Jsonb`` element by
+    element and escapes each with a regular expression: ~380 µs for one routing explanation of 1.4 kB, against
+    ~10 µs here (``json.dumps``, then the two ``str.replace`` of :func:`text_array`)."""
+    return text_array(map(json.dumps, values))
 
 
 def _element(value: Any) -> str:

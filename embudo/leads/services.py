@@ -14,7 +14,7 @@ from embudo.accounts import selectors as accounts_selectors
 from embudo.accounts.models import Team, User
 from embudo.core import clock
 from embudo.core import events as core_events
-from embudo.core.sqlparams import jsonb
+from embudo.core.sqlparams import jsonb_array
 from embudo.dedupe import services as dedupe_services
 from embudo.leads import domain, selectors
 from embudo.leads.events import LeadCreated, LeadUpdated, NoteAdded
@@ -572,7 +572,7 @@ def apply_intake_changes_many(items: Sequence[IntakeChanges]) -> dict[int, Lead]
             cursor.execute(
                 _APPLY_INTAKE_CHANGES,
                 [now, [lead.pk for lead, _, _ in written],
-                 [jsonb({k: getattr(lead, k) for k in diff}) for lead, diff, _ in written]],
+                 jsonb_array({k: getattr(lead, k) for k in diff} for lead, diff, _ in written)],
             )  # fmt: skip
         dedupe_services.index_leads([lead for lead, diff, _ in written if dedupe_services.affects_keys(diff)])
         core_events.publish_many(

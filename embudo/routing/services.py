@@ -33,7 +33,7 @@ from embudo.accounts.models import Team, User
 from embudo.core import clock, rows
 from embudo.core import events as core_events
 from embudo.core.domain import conditions as cond
-from embudo.core.sqlparams import array_or_nulls, jsonb
+from embudo.core.sqlparams import array_or_nulls, jsonb, jsonb_array, text_array
 from embudo.leads import condition_fields
 from embudo.leads.models import Company, Lead
 from embudo.notifications import selectors as notifications_selectors
@@ -985,8 +985,8 @@ def _apply_together(picked: Sequence[_Picked], sla_policies: list[SlaPolicy], *,
     with connection.cursor() as cursor:
         cursor.execute(
             _WRITE_PICKS,
-            [list(states), list(states.values()), list(counts), list(counts.values()), [last_at[m] for m in counts],
-             now, [e.lead.pk for e in by_owner], [e.decision.owner_id for e in by_owner],
+            [list(states), text_array(states.values()), list(counts), list(counts.values()),
+             [last_at[m] for m in counts], now, [e.lead.pk for e in by_owner], [e.decision.owner_id for e in by_owner],
              [e.decision.team_id for e in by_owner]],
         )  # fmt: skip
         cursor.execute(
@@ -995,7 +995,8 @@ def _apply_together(picked: Sequence[_Picked], sla_policies: list[SlaPolicy], *,
              [e.lead.pk for e in picked], [d.owner_id for d in decisions], [d.team_id for d in decisions],
              [d.pool_id for d in decisions], [d.rule_id for d in decisions], [d.rule_name[:200] for d in decisions],
              [d.rule_set_id for d in decisions], [d.rule_set_number for d in decisions],
-             [d.reason for d in decisions], [jsonb([c.as_dict() for c in d.candidates]) for d in decisions]],
+             text_array(d.reason for d in decisions),
+             jsonb_array([c.as_dict() for c in d.candidates] for d in decisions)],
         )  # fmt: skip
         assignment_ids = sorted(int(row[0]) for row in cursor.fetchall())
     for entry in picked:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
@@ -11,7 +12,7 @@ from django.db import connection
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from embudo.core.sqlparams import array_or_nulls, int_array, text_array, uuid_array
+from embudo.core.sqlparams import array_or_nulls, int_array, jsonb_array, text_array, uuid_array
 
 pytestmark = pytest.mark.django_db
 
@@ -22,6 +23,22 @@ def test_text_array_round_trips_any_text(values: list[str]) -> None:
     with connection.cursor() as cursor:
         cursor.execute("SELECT %s::text[]", [text_array(values)])
         assert cursor.fetchone()[0] == values
+
+
+_JSON_TEXT = st.text(alphabet=st.characters(codec="utf-8", exclude_characters="\x00"), max_size=12)
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers(min_value=-(2**53), max_value=2**53) | _JSON_TEXT,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(_JSON_TEXT, inner, max_size=4),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(_JSON, max_size=6))
+def test_jsonb_array_round_trips_json_values(values: list[Any]) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT to_jsonb(%s::jsonb[])::text", [jsonb_array(values)])
+        assert json.loads(cursor.fetchone()[0]) == values
 
 
 @settings(max_examples=40, deadline=None)
