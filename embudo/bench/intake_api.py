@@ -595,6 +595,7 @@ def run(
     from embudo.bench import routing
 
     routing.ensure_migrated()  # a bench database seeded by an earlier version lacks the newer tables
+    leftover_rule_sets = routing.remove_leftover_bench_rules()  # this benchmark stores leads, it does not route them
     token = bench_token()
     port = port or free_port()
     key_index = settle()
@@ -674,5 +675,7 @@ def run(
         "leads_stored": leads_before,
         "dedupe_key_index": key_index,
         "floor_seconds": floor_seconds,
+        "leftover_bench_rule_sets_removed": leftover_rule_sets,
+        "published_rule_sets": routing.published_rule_sets(),
     }
     return Outcome(parameters=parameters, figures=figures, extra={"statuses": statuses})

@@ -69,6 +69,7 @@ def run(
     from embudo.leads.models import Lead
 
     routing.ensure_migrated()
+    leftover_rule_sets = routing.remove_leftover_bench_rules()
     token = intake_api.bench_token()
     port = port or intake_api.free_port()
     key_index = intake_api.settle()
@@ -133,5 +134,6 @@ def run(
         "server_threads": threads,
         "leads_stored": leads_before,
         "dedupe_key_index": key_index,
+        "leftover_bench_rule_sets_removed": leftover_rule_sets,
     }
     return intake_api.Outcome(parameters=parameters, figures=figures)

@@ -82,6 +82,7 @@ def test_bench_intake_api_small(tmp_path: Path, database_url: str) -> None:
     assert {"dedupe_keys", "dedupe_keys_filed_now", "dedupe_keys_through_lead_id"} <= set(
         parameters["dedupe_key_index"]
     )
+    assert parameters["published_rule_sets"] == [] and parameters["leftover_bench_rule_sets_removed"] == 0
     # The clients' keep-alive connections, seen on the server's two worker processes, three times. A sample may
     # catch one of them reconnecting (closed after its quota of requests, or not yet accepted): at most 2 then.
     samples = figures["connections_per_worker"]

@@ -42,3 +42,19 @@ def test_bench_routing_fairness_small(tmp_path: Path) -> None:
     assert figures["assignments"] == 300 and figures["unassigned"] == 0
     assert figures["stored_counts_match"] is True
     assert figures["max_deviation_picks"] <= 2
+
+
+@pytest.mark.django_db
+def test_a_rule_set_left_published_by_a_killed_run_is_removed_before_the_next_one() -> None:
+    from embudo.bench import routing
+
+    pools = routing.ensure_pools(routing.ensure_reps())
+    leftover, _ = routing.publish_bench_rules(pools)  # a run killed before its restore_rules
+    bench_rule_set, previous = routing.publish_bench_rules(pools)  # the next run
+    assert previous is None  # not the leftover, which its restore_rules would publish again
+    assert not RuleSet.objects.filter(pk=leftover).exists()
+    routing.restore_rules(bench_rule_set, previous)
+    assert routing.published_rule_sets() == []
+    # A benchmark that does not route (intake-api, intake-batch) removes one too.
+    routing.publish_bench_rules(pools)
+    assert routing.remove_leftover_bench_rules() == 1 and routing.published_rule_sets() == []
