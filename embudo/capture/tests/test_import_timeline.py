@@ -4,6 +4,7 @@ connection, beside the next batch: these tests commit for real, so that connecti
 from __future__ import annotations
 
 import csv
+import importlib
 import threading
 from pathlib import Path
 from typing import Any
@@ -135,3 +136,31 @@ def test_when_a_batch_fails_the_committed_ones_still_get_their_timeline(
     _assert_one_timeline_per_submission()  # the two committed batches: nothing missing, nothing more
     assert job.timeline_through_submission_id == Submission.objects.latest("id").pk
     assert not [t for t in threading.enumerate() if t.name == "import-timeline-writer"]
+
+
+def test_a_job_interrupted_before_the_upgrade_does_not_get_its_timeline_twice(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from django.db import connection
+
+    migration = importlib.import_module("embudo.capture.migrations.0003_import_timeline_checkpoint_of_earlier_jobs")
+    job = _job(tmp_path)
+    real = imports._apply
+    calls = {"n": 0}
+
+    def fail_the_third_batch(*args: Any) -> tuple[int, int, int]:
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise RuntimeError("killed")
+        return real(*args)
+
+    monkeypatch.setattr(imports, "_apply", fail_the_third_batch)
+    with pytest.raises(RuntimeError):
+        imports.run_import(job_id=job.pk, workers=0)
+    # As the earlier code left such a job: its batches' events written, no timeline checkpoint.
+    ImportJob.objects.filter(pk=job.pk).update(timeline_through_submission_id=0)
+    with connection.cursor() as cursor:
+        cursor.execute(migration.Migration.operations[0].sql)
+    monkeypatch.setattr(imports, "_apply", real)
+    imports.run_import(job_id=job.pk, workers=0)
+    _assert_one_timeline_per_submission()
