@@ -57,6 +57,19 @@ def _assert_one_timeline_per_submission() -> None:
     assert sorted(e.lead_id or 0 for e in created) == sorted(Lead.objects.values_list("id", flat=True))
 
 
+def _fail_the_apply_of_batch(monkeypatch: pytest.MonkeyPatch, number: int, message: str) -> None:
+    real = imports._apply
+    calls = {"n": 0}
+
+    def failing(*args: Any) -> tuple[int, int, int]:
+        calls["n"] += 1
+        if calls["n"] == number:
+            raise RuntimeError(message)
+        return real(*args)
+
+    monkeypatch.setattr(imports, "_apply", failing)
+
+
 def test_the_timeline_of_every_batch_is_written_beside_the_next_one(tmp_path: Path) -> None:
     job = _job(tmp_path)
     summary = imports.run_import(job_id=job.pk, workers=0)
@@ -119,16 +132,7 @@ def test_when_a_batch_fails_the_committed_ones_still_get_their_timeline(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     job = _job(tmp_path)
-    real = imports._apply
-    calls = {"n": 0}
-
-    def fail_the_third_batch(*args: Any) -> tuple[int, int, int]:
-        calls["n"] += 1
-        if calls["n"] == 3:
-            raise RuntimeError("the batch's connection was lost")
-        return real(*args)
-
-    monkeypatch.setattr(imports, "_apply", fail_the_third_batch)
+    _fail_the_apply_of_batch(monkeypatch, 3, "the batch's connection was lost")
     with pytest.raises(RuntimeError, match="batch's connection"):
         imports.run_import(job_id=job.pk, workers=0)
     job.refresh_from_db()
@@ -146,15 +150,7 @@ def test_a_job_interrupted_before_the_upgrade_does_not_get_its_timeline_twice(
     migration = importlib.import_module("embudo.capture.migrations.0003_import_timeline_checkpoint_of_earlier_jobs")
     job = _job(tmp_path)
     real = imports._apply
-    calls = {"n": 0}
-
-    def fail_the_third_batch(*args: Any) -> tuple[int, int, int]:
-        calls["n"] += 1
-        if calls["n"] == 3:
-            raise RuntimeError("killed")
-        return real(*args)
-
-    monkeypatch.setattr(imports, "_apply", fail_the_third_batch)
+    _fail_the_apply_of_batch(monkeypatch, 3, "killed")
     with pytest.raises(RuntimeError):
         imports.run_import(job_id=job.pk, workers=0)
     # As the earlier code left such a job: its batches' events written, no timeline checkpoint.
