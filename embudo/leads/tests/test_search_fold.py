@@ -81,3 +81,40 @@ def test_haystack_follows_a_name_edit_but_not_a_score_update() -> None:
         assert cursor.fetchone()[0] == "jose nunez jn@example.com  "
         cursor.execute("UPDATE leads_lead SET last_name = 'Muñoz' WHERE id = %s RETURNING search_text", [lead.pk])
         assert cursor.fetchone()[0] == "jose munoz jn@example.com  "
+
+
+# Mostly ASCII with some accented, upper-case and non-Latin letters, as names and companies are; None as SQL NULL.
+_mixed_text = st.one_of(
+    st.none(),
+    st.text(alphabet=st.sampled_from("abcXYZ .@-+019ÁáÑñÜüØøŞşÇçΣσςДдİıẞß"), max_size=12),
+    st.text(alphabet=st.characters(codec="utf-8", exclude_characters="\x00"), max_size=12),
+)
+
+
+@settings(max_examples=80, deadline=None)
+@given(values=st.tuples(_mixed_text, _mixed_text, _mixed_text, _mixed_text, _mixed_text))
+def test_haystack_function_equals_the_whole_haystack_expression(
+    values: tuple[str | None, str | None, str | None, str | None, str | None],
+) -> None:
+    """Migration 0015 lowers and folds each value on its own (and skips the fold for ASCII values): the same
+    string as lowering and folding the joined haystack, as migrations 0006 and 0010 stored it."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT embudo_lead_search_text(%s, %s, %s, %s, %s), embudo_search_fold(lower(coalesce(%s, '') || ' ' "
+            "|| coalesce(%s, '') || ' ' || coalesce(%s, '') || ' ' || coalesce(%s, '') || ' ' || coalesce(%s, '')))",
+            [*values, *values],
+        )
+        per_value, whole = cursor.fetchone()
+    assert per_value == whole
+
+
+def test_haystack_function_is_inlined_where_the_column_is_computed() -> None:
+    """Inlined, the fold of an ASCII value is skipped per row; a call would run the SQL function each time."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "EXPLAIN (VERBOSE) SELECT embudo_lead_search_text(first_name, last_name, email, company_name, phone) "
+            "FROM leads_lead"
+        )
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert "embudo_lead_search_text" not in plan
+    assert "octet_length" in plan
