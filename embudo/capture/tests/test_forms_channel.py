@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 from django.core import mail
+from django.db import connection
 from django.test import Client
 from procrastinate.contrib.django.models import ProcrastinateJob
 
@@ -98,6 +99,16 @@ def test_rate_limit_per_ip_quarantines_the_excess(client: Client) -> None:
     statuses = list(Submission.objects.order_by("id").values_list("status", "reason"))
     assert statuses == [("processed", ""), ("processed", ""), ("quarantined", "rate_limited")]
     assert Lead.objects.count() == 2
+
+
+def test_per_ip_rate_limit_query_can_use_the_form_submissions_index() -> None:
+    """``submission_form_ip_idx`` holds form submissions only (capture/0004); the limit's query names its form,
+    which the planner must see implies the index's condition."""
+    form = make_form(max_per_ip_per_hour=2)
+    query = Submission.objects.filter(form_id=form.pk, received_at__gte="2026-01-01T00:00:00Z", ip="203.0.113.9")
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+    assert "submission_form_ip_idx" in query.explain()
 
 
 def test_redirect_only_to_allowed_hosts(client: Client) -> None:
