@@ -14,7 +14,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection
 
-from embudo.bench import intake_api
+from embudo.bench import import_csv, intake_api
 from embudo.capture.models import Submission
 from embudo.core import clock
 from embudo.dedupe.models import LeadKey
@@ -51,6 +51,31 @@ def test_bench_import_small(tmp_path: Path, settings: Any) -> None:
     assert figures["rejected"] > 0 and "insert_leads" in figures["phases_s"]
     assert Lead.objects.count() == 0 and Submission.objects.count() == 0  # cleaned up
     assert not CompanyStatsPending.objects.exists()  # and the companies it touched recounted
+
+
+def _index_pages(tables: tuple[str, ...]) -> dict[str, int]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT indexrelid::regclass::text, pg_relation_size(indexrelid) / 8192 FROM pg_index "
+            "WHERE indrelid = ANY(%s::regclass[])",
+            [list(tables)],
+        )
+        return dict(cursor.fetchall())
+
+
+@pytest.mark.django_db(transaction=True)
+def test_bench_import_leaves_the_indexes_it_grew_rebuilt(tmp_path: Path, settings: Any) -> None:
+    """Outside a transaction the cleanup vacuums and rebuilds what the run grew: the indexes are the size a
+    REINDEX makes them, not the size the run's rows left (the trigram index kept every page of its merges)."""
+    settings.DATA_DIR = tmp_path / "data"
+    call_command("bench", "import", "--rows", "300", "--output-dir", str(tmp_path), stdout=StringIO())
+    after_run = _index_pages(import_csv.REBUILT_AFTER_A_RUN)
+    with connection.cursor() as cursor:
+        for table in import_csv.REBUILT_AFTER_A_RUN:
+            cursor.execute(f"REINDEX TABLE {table}")
+    assert "lead_search_trgm" in after_run
+    assert after_run == _index_pages(import_csv.REBUILT_AFTER_A_RUN)
+    assert Lead.objects.count() == 0
 
 
 @pytest.mark.django_db
