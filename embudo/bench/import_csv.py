@@ -216,7 +216,7 @@ def _cleanup(before: dict[str, int], started: Any) -> None:
                 cursor.execute(f"VACUUM {table}")
             # Vacuumed indexes keep their size, and the next run's inserts land between the old entries: over nine
             # runs in a day lead_search_trgm grew from 167 MB to 1.9 GB and the lead B-trees 3-8x, which every
-            # later benchmark then read. Rebuilt, the tables' indexes are as the seed left them (~40 s at 1M leads).
+            # later benchmark then read. Rebuilt, the tables' indexes are as the seed left them (~32 s at 1M leads).
             # The events' indexes are left: the deleted events were the newest, their pages are reused as a whole.
             for table in REBUILT_AFTER_A_RUN:
                 cursor.execute(f"REINDEX TABLE {table}")
