@@ -1,6 +1,6 @@
-"""The lead page in a real browser: inline-edit the phone (an error, then success), Esc cancels an edit,
-filter the timeline (the URL follows), load older entries, and no serious accessibility violations at
-desktop and phone widths (without horizontal scrolling)."""
+"""The lead page in a real browser: inline-edit the phone (an error, then success), Esc cancels an edit (even
+before htmx has bound the form), filter the timeline (the URL follows), load older entries, and no serious
+accessibility violations at desktop and phone widths (without horizontal scrolling)."""
 
 from __future__ import annotations
 
@@ -113,6 +113,27 @@ def test_rep_edits_the_phone_filters_the_timeline_and_loads_older(
     page.locator("#card-contact form").wait_for()
     assert _no_horizontal_scroll(page)
     assert serious_accessibility_violations(page) == []
+
+
+def test_esc_right_after_the_form_appears_cancels_in_place(page: Any, live_server: Any) -> None:
+    """Esc before htmx has bound the swapped-in form (its settle step, held here for 2 s) still cancels through
+    htmx: the card comes back with the focus on its Edit link, and the page is not reloaded."""
+    rep = UserFactory(email="rita@example.com", full_name="Rita Rep", role=Role.SALES_REP, teams=[TeamFactory()])
+    data = {"first_name": "Marta", "email": "marta@acme.example", "city": "Madrid"}
+    lead = services.create_lead(actor=rep, data=data)
+    log_in(page, live_server.url, "rita@example.com")
+    page.goto(f"{live_server.url}/leads/{lead.pk}/")
+    page.evaluate("window.notReloaded = true; htmx.config.defaultSettleDelay = 2000")
+
+    page.locator("#card-address").get_by_role("link", name="Edit address").click()
+    city = page.locator("#card-address").get_by_label("City")
+    city.wait_for()
+    city.press("Escape")
+
+    page.locator("#card-address form").wait_for(state="detached")
+    page.wait_for_function("document.activeElement.getAttribute('aria-label') === 'Edit address'")
+    assert page.evaluate("window.notReloaded === true")
+    assert "Madrid" in page.locator("#card-address").inner_text()
 
 
 def test_rep_follows_the_company_card_to_the_company_leads(page: Any, live_server: Any) -> None:

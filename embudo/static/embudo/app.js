@@ -63,6 +63,9 @@
     var cancel = form.querySelector("[data-cancel]");
     if (cancel) {
       event.preventDefault();
+      // htmx binds swapped-in content in its settle step, ~20 ms after the form appears: an Esc pressed before
+      // that would follow Cancel as a plain link (a full page load, the focus lost). Processing twice is a no-op.
+      if (window.htmx) window.htmx.process(cancel);
       cancel.click();
     }
   });
