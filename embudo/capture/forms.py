@@ -19,6 +19,8 @@ RESERVED_NAMES = frozenset(
 NAME_RE = re.compile(r"^[a-z][a-z0-9_]{0,59}$")
 CUSTOM_RE = re.compile(r"^custom:[a-z0-9_]{1,60}$")
 MAPS_TO_CHOICES = (*mapping.LEAD_FIELD_NAMES, "message")
+# The lead fields the intake accepts as the only contact of a new lead (see services.prepare_submission).
+CONTACT_FIELDS = frozenset({"email", "phone", "whatsapp_id", "first_name", "last_name"})
 
 
 class FormSettingsForm(forms.ModelForm):
@@ -48,6 +50,7 @@ class FormSettingsForm(forms.ModelForm):
         help_texts = {
             "allowed_hosts": _("One host per line. Sites allowed to embed the form and to be redirected to."),
             "default_region": _("Two-letter country code used for phone numbers without a country prefix."),
+            "consent_version": _("Give a new version whenever the consent text changes, in either language."),
         }
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -68,7 +71,28 @@ class FormSettingsForm(forms.ModelForm):
             self.add_error("redirect_url", _("Add the redirect's host to the allowed hosts."))
         if data.get("consent_required") and not (data.get("consent_text_en") or data.get("consent_text_es")):
             self.add_error("consent_text_en", _("Write the consent text people agree to."))
+        self._check_consent_version(data)
         return data
+
+    def _check_consent_version(self, data: dict[str, Any]) -> None:
+        """Each consent record names its text's version: a changed text (in either language) needs a new
+        version, or two records of one version would prove agreement to different texts."""
+        saved = self.instance
+        if saved.pk is None or "consent_version" not in data:
+            return
+        before = (_same_text(saved.consent_text_en), _same_text(saved.consent_text_es))
+        after = (_same_text(data.get("consent_text_en")), _same_text(data.get("consent_text_es")))
+        if any(before) and before != after and str(data.get("consent_version") or "") == saved.consent_version:
+            self.add_error(
+                "consent_version",
+                _("The consent text changed: give it a new version (the current one is %(version)s).")
+                % {"version": saved.consent_version or "—"},
+            )
+
+
+def _same_text(value: object) -> str:
+    """A consent text as compared for versioning: line endings and surrounding blanks do not count."""
+    return "\n".join(line.rstrip() for line in str(value or "").replace("\r\n", "\n").strip().split("\n"))
 
 
 class FieldRowForm(forms.Form):
@@ -114,6 +138,9 @@ class FieldRowForm(forms.Form):
         data["options"] = options
         if data.get("type") == "select" and not options:
             self.add_error("options", _("A choice list needs options."))
+        maps_to = str(data.get("maps_to") or "")
+        if data.get("type") == "checkbox" and maps_to and not maps_to.startswith("custom:"):
+            self.add_error("maps_to", _("A checkbox is yes or no: save it to a custom field (custom:key)."))
         return data
 
     def definition(self) -> dict[str, Any]:
@@ -139,6 +166,13 @@ class BaseFieldFormSet(forms.BaseFormSet):
             names.add(name)
         if not names:
             raise forms.ValidationError(_("Add at least one field."))
+        if not any(f.cleaned_data.get("maps_to") in CONTACT_FIELDS for f in self._kept_forms()):
+            raise forms.ValidationError(
+                _("Add a field that saves to the email, the phone or a name: without one no lead can be created.")
+            )
+
+    def _kept_forms(self) -> list[Any]:
+        return [f for f in self.forms if f.has_changed() and not f.cleaned_data.get("DELETE")]
 
     def definitions(self) -> list[dict[str, Any]]:
         return [f.definition() for f in self.ordered_forms]

@@ -26,6 +26,7 @@ from django.conf import settings
 from django.core import signing
 from django.core.mail import send_mail
 from django.db import transaction
+from django.db.models import Q
 from django.utils import translation
 from django.utils.translation import gettext as _
 from procrastinate.contrib.django import app
@@ -52,6 +53,11 @@ KNOWN_MAX_AGE = 60 * 60 * 24 * 365
 DOI_SALT = "embudo.capture.double_opt_in"
 DOI_MAX_AGE = 60 * 60 * 24 * 14
 MAX_VALUE = 5000
+# Quarantine reasons of posts that look automated (an IP sending them uses up its own hourly limit).
+BOT_REASONS = ("honeypot", "bad_token", "too_fast")
+INACTIVE_REASON = "inactive_form"
+# A post accepted for processing ends in one of these (validation errors are rejected or "incomplete").
+ACCEPTED_STATUSES = (SubmissionStatus.PENDING, SubmissionStatus.PROCESSED, SubmissionStatus.FAILED)
 
 
 # --- form definition -----------------------------------------------------------------------------
@@ -105,12 +111,26 @@ def pick_language(form: Form, *, query: str = "", accept_language: str = "") -> 
     return form.default_language if form.default_language in LANGUAGES else "en"
 
 
+def _in_language(texts: Mapping[str, str], language: str) -> tuple[str, str]:
+    """(text, its language): the visitor's language, else whichever language the form has a text in."""
+    for code in (language, *LANGUAGES):
+        if (texts.get(code) or "").strip():
+            return texts[code], code
+    return "", ""
+
+
+def consent_text_in(form: Form, language: str) -> tuple[str, str]:
+    """The consent text shown to a visitor of ``language`` and the language it is written in (a form with
+    a text in one language only shows it to everyone, so nobody is asked to agree to an invisible text)."""
+    return _in_language({"en": form.consent_text_en, "es": form.consent_text_es}, language)
+
+
 def consent_text(form: Form, language: str) -> str:
-    return (form.consent_text_es if language == "es" else form.consent_text_en) or form.consent_text_en
+    return consent_text_in(form, language)[0]
 
 
 def thank_you_text(form: Form, language: str) -> str:
-    return (form.thank_you_es if language == "es" else form.thank_you_en) or form.thank_you_en
+    return _in_language({"en": form.thank_you_en, "es": form.thank_you_es}, language)[0]
 
 
 def allowed_hosts(form: Form) -> list[str]:
@@ -135,6 +155,24 @@ def host_allowed(url: str, hosts: list[str]) -> bool:
     return False
 
 
+def external_referrer(url: str, *, own_host: str, landing_page: str = "") -> str:
+    """``url`` unless it is a page of Embudo itself (``own_host``, as in ``request.get_host()``) or the form's
+    own landing page: the page holding a form did not refer the visitor to it."""
+    url = url.strip()
+    if not url:
+        return ""
+    try:
+        host = (urlsplit(url).hostname or "").lower()
+        own = (urlsplit(f"//{own_host}").hostname or "").lower()
+    except ValueError:
+        return url  # not a URL: kept as given, attribution copes with it
+    if host and host == own:
+        return ""
+    if landing_page and url.split("#")[0] == landing_page.strip().split("#")[0]:
+        return ""
+    return url
+
+
 def safe_redirect(form: Form) -> str:
     """``redirect_url`` only when its host is allow-listed (ASVS V5.1.5): never an open redirect."""
     return form.redirect_url if form.redirect_url and host_allowed(form.redirect_url, allowed_hosts(form)) else ""
@@ -149,11 +187,18 @@ def fill_token(form: Form, *, issued_at: float | None = None) -> str:
 
 
 def _rate_limited(form: Form, ip: str | None) -> bool:
+    """Over the form's hourly limits, counting the posts accepted for processing (a lead, or an attempt at
+    one). The form-wide limit ignores bot posts (a flood from elsewhere must not quarantine the next human)
+    and every limit ignores posts that failed validation (a visitor's own typos); the per-IP limit also
+    counts that IP's bot posts."""
     since = clock.now() - timedelta(hours=1)
     recent = Submission.objects.filter(form_id=form.pk, received_at__gte=since)
-    if ip and recent.filter(ip=ip).count() >= form.max_per_ip_per_hour:
-        return True
-    return recent.count() >= form.max_per_hour
+    accepted = Q(status__in=ACCEPTED_STATUSES)
+    if ip:
+        bots = Q(status=SubmissionStatus.QUARANTINED, reason__in=BOT_REASONS)
+        if recent.filter(accepted | bots, ip=ip).count() >= form.max_per_ip_per_hour:
+            return True
+    return recent.filter(accepted).count() >= form.max_per_hour
 
 
 def suspicion(form: Form, data: Mapping[str, str], ip: str | None, *, now: float | None = None) -> str:
@@ -263,8 +308,10 @@ def validate(form: Form, fields: list[FieldDef], data: Mapping[str, str]) -> Val
     for d in fields:
         if d.lead_field in normalized.errors and d.name not in result.errors:
             result.errors[d.name] = [_value_error(d.lead_field)]
-    result.consent = data.get("consent") in ("on", "1", "true", "yes")
-    if form.consent_required and not result.consent:
+    # Without a text in any language no checkbox is shown: a posted "consent" agreed to nothing.
+    has_text = bool(consent_text(form, "en"))
+    result.consent = has_text and data.get("consent") in ("on", "1", "true", "yes")
+    if form.consent_required and has_text and not result.consent:
         result.errors["consent"] = [_("Please give your consent to continue.")]
     return result
 
@@ -296,12 +343,13 @@ def build_payload(
     for key in META_FIELDS:
         if data.get(key):
             payload[key] = str(data[key])[:2000]
-    if validation.consent:
+    text, text_language = consent_text_in(form, language)
+    if validation.consent and text:
         payload["consent"] = {
             "purpose": form.consent_purpose,
-            "text": consent_text(form, language),
+            "text": text,
             "text_version": form.consent_version,
-            "language": language,
+            "language": text_language,  # the language of the text the visitor agreed to
             "page_url": str(data.get("landing_page", ""))[:2000],
         }
     token = data.get(KNOWN_FIELD, "")
@@ -356,6 +404,7 @@ def submit_form(
         and result.lead_id
         and not result.duplicate_request
         and result.status == SubmissionStatus.PROCESSED
+        and not _confirmation_needless(result.submission_id, result.lead_id)
     ):
         with transaction.atomic():
             app.configure_task("capture.send_double_opt_in").defer(
@@ -363,6 +412,22 @@ def submit_form(
             )
     return FormOutcome(ok=True, errors={}, values={}, lead_id=result.lead_id, consented=validation.consent,
                        submission_id=result.submission_id)  # fmt: skip
+
+
+def receive_post_to_inactive_form(
+    *, form: Form, data: Mapping[str, str], meta: services.SubmissionMeta, language: str
+) -> services.IntakeResult:
+    """A post to a deactivated form (a page left open): stored raw and quarantined as ``inactive_form`` (a bot's
+    filled honeypot stays ``honeypot``), so what a person typed is kept and the reconciliation counts it."""
+    reason = "honeypot" if data.get(HONEYPOT, "").strip() else INACTIVE_REASON
+    raw = {k: str(v)[:MAX_VALUE] for k, v in data.items() if k != TOKEN_FIELD}
+    context = services.ProcessingContext(
+        default_region=form.default_region, team_id=form.team_id, language=language, source=form.source,
+        quarantine_reason=reason,
+    )  # fmt: skip
+    payload = {"form": form.slug, "language": language, "raw": raw}
+    return services.capture(channel="form", payload=payload, meta=meta, form_id=form.pk, context=context,
+                            idempotency_key=_idempotency_key(form, meta.ip, data))  # fmt: skip
 
 
 def _with(context: services.ProcessingContext, **changes: Any) -> services.ProcessingContext:
@@ -440,6 +505,26 @@ def confirm_double_opt_in(*, token: str) -> bool:
     return True
 
 
+def _confirmation_needless(submission_id: int, lead_id: int) -> bool:
+    """True when the submission recorded no consent, or the lead has already confirmed each of its purposes
+    (through this submission or an earlier one, and not withdrawn since): no confirmation email is due."""
+    purposes = set(ConsentRecord.objects.filter(submission_id=submission_id).values_list("purpose", flat=True))
+    if not purposes:
+        return True
+    confirmed: set[str] = set()
+    rows = (
+        ConsentRecord.objects.filter(lead_id=lead_id, purpose__in=purposes)
+        .order_by("recorded_at", "id")
+        .values_list("purpose", "granted", "confirmed_at")
+    )
+    for purpose, granted, confirmed_at in rows:  # oldest first: a withdrawal undoes earlier confirmations
+        if not granted:
+            confirmed.discard(purpose)
+        elif confirmed_at is not None:
+            confirmed.add(purpose)
+    return purposes <= confirmed
+
+
 @app.task(name="capture.send_double_opt_in")
 def send_double_opt_in(submission_id: int, base_url: str) -> None:
     """Email the confirmation link, in the lead's language. Safe to retry (confirming twice is harmless)."""
@@ -449,7 +534,7 @@ def send_double_opt_in(submission_id: int, base_url: str) -> None:
     lead = leads_selectors.get_lead(submission.lead_id)
     if lead is None or not lead.email:
         return
-    if ConsentRecord.objects.filter(submission_id=submission_id, confirmed_at__isnull=False).exists():
+    if _confirmation_needless(submission_id, lead.pk):
         return
     form = Form.objects.filter(pk=submission.form_id).first() if submission.form_id else None
     language = (lead.language or (submission.payload or {}).get("language") or "en")[:2]

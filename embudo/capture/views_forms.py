@@ -12,7 +12,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import Count
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import translation
@@ -31,19 +31,30 @@ EDITOR_ROLES = frozenset({"admin", "marketing"})
 EMBED_JS = Path(__file__).parent / "static" / "capture" / "embed.js"
 
 
-def _meta(request: HttpRequest, data: Any) -> services.SubmissionMeta:
+def _meta(request: HttpRequest, data: Any, *, use_referer_header: bool = True) -> services.SubmissionMeta:
+    """``use_referer_header``: False for a post of a form Embudo rendered, whose Referer is the form itself
+    (the referrer seen when the page was shown travels in the form's ``referrer`` field)."""
     return services.SubmissionMeta(
         ip=request.META.get("REMOTE_ADDR"),
         user_agent=request.headers.get("User-Agent", ""),
         headers={k: v for k, v in request.headers.items() if k.lower() in selectors.KEPT_HEADERS},
-        referrer=str(data.get("referrer") or request.headers.get("Referer", ""))[:2000],
+        referrer=_referrer(request, data, use_header=use_referer_header),
         landing_page=str(data.get("landing_page") or "")[:2000],
         accept_language=request.headers.get("Accept-Language", ""),
     )
 
 
-def _public_form(slug: str) -> Form:
-    form = Form.objects.filter(slug=slug, active=True).first()
+def _referrer(request: HttpRequest, data: Any, *, use_header: bool) -> str:
+    """The page that sent the visitor: the form's ``referrer`` field (or, for a post from a page Embudo did not
+    render, the Referer header), never Embudo's own pages nor the form's own page."""
+    given = str(data.get("referrer") or (request.headers.get("Referer", "") if use_header else ""))
+    landing_page = str(data.get("landing_page") or "")
+    return forms_channel.external_referrer(given, own_host=request.get_host(), landing_page=landing_page)[:2000]
+
+
+def _public_form(slug: str, *, include_inactive: bool = False) -> Form:
+    forms = Form.objects.filter(slug=slug)
+    form = (forms if include_inactive else forms.filter(active=True)).first()
     if form is None:
         raise Http404
     return form
@@ -56,8 +67,9 @@ def _frame_ancestors(form: Form) -> str:
     sources = []
     for host in hosts:
         host = host.split("://")[-1].split("/")[0]
-        host = f"*{host}" if host.startswith(".") else host
-        sources += [f"http://{host}", f"https://{host}"]
+        # ".example.com" allows the domain and its subdomains (as ``host_allowed`` does for redirects).
+        for source in [host[1:], f"*{host}"] if host.startswith(".") else [host]:
+            sources += [f"http://{source}", f"https://{source}"]
     return "frame-ancestors 'self' " + " ".join(sources)
 
 
@@ -72,7 +84,7 @@ def _render_public(
     if not hidden_meta["landing_page"] and not frame:
         hidden_meta["landing_page"] = request.build_absolute_uri()
     if not hidden_meta["referrer"] and not frame:
-        hidden_meta["referrer"] = request.headers.get("Referer", "")[:2000]
+        hidden_meta["referrer"] = _referrer(request, {"landing_page": hidden_meta["landing_page"]}, use_header=True)
     rows = [
         {
             "name": d.name, "type": d.type, "required": d.required, "label": d.label(language),
@@ -103,19 +115,39 @@ def _render_public(
     return response
 
 
+def _unavailable(request: HttpRequest, form: Form, *, frame: bool, language: str) -> HttpResponse:
+    """A post to a deactivated form, already stored: 410 with a page saying so in the visitor's language."""
+    with translation.override(language):
+        response = render(request, "capture/public/unavailable.html", {"form": form, "language": language,
+                                                                        "frame": frame})  # fmt: skip
+        response.headers["Content-Language"] = language
+    response.status_code = 410
+    if frame:
+        response.headers["Content-Security-Policy"] = _frame_ancestors(form)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
 def _handle_public(request: HttpRequest, slug: str, *, frame: bool) -> HttpResponse:
-    form = _public_form(slug)
+    # A post to a deactivated form is kept (a page left open); showing it is not.
+    form = _public_form(slug, include_inactive=request.method == "POST")
     source = request.POST if request.method == "POST" else request.GET
     language = forms_channel.pick_language(
         form, query=request.GET.get("lang", ""), accept_language=request.headers.get("Accept-Language", "")
     )
     if request.method != "POST":
         return _render_public(request, form, frame=frame, language=language, data=source, errors={}, values={})
+    meta = _meta(request, source, use_referer_header=False)
+    data = {k: v for k, v in source.dict().items() if k != "referrer"}
+    if meta.referrer:
+        data["referrer"] = meta.referrer  # only a page outside Embudo and other than the form's own
+    if not form.active:
+        forms_channel.receive_post_to_inactive_form(form=form, data=data, meta=meta, language=language)
+        return _unavailable(request, form, frame=frame, language=language)
     with translation.override(language):
         outcome = forms_channel.submit_form(
-            form=form, data=source.dict(), meta=_meta(request, source), language=language,
-            base_url=request.build_absolute_uri("/"),
-        )  # fmt: skip
+            form=form, data=data, meta=meta, language=language, base_url=request.build_absolute_uri("/")
+        )
     if not outcome.ok:
         values = {**outcome.values, "__consent": source.get("consent") in ("on", "1", "true", "yes")}
         return _render_public(request, form, frame=frame, language=language, data=source, errors=outcome.errors,
@@ -169,9 +201,13 @@ def embed_js(request: HttpRequest, slug: str) -> HttpResponse:
     return response
 
 
+@csrf_exempt
 @require_http_methods(["GET", "HEAD", "POST"])
 def confirm(request: HttpRequest, token: str) -> HttpResponse:
-    """Double opt-in: GET only shows a button (mail scanners follow links); POST confirms."""
+    """Double opt-in: GET only shows a button (mail scanners follow links); POST confirms.
+
+    CSRF-exempt: the signed token in the URL, sent only to the lead's mailbox, is what authorises the
+    confirmation (a forged request cannot know it), and the page sets no session to protect."""
     submission_id = forms_channel.confirmation_submission(token)
     language = forms_channel.pick_language(
         Form(default_language="en"), query=request.GET.get("lang", ""),
@@ -192,9 +228,16 @@ def confirm(request: HttpRequest, token: str) -> HttpResponse:
 @require_POST
 def web_to_lead(request: HttpRequest) -> HttpResponse:
     """Salesforce Web-to-Lead compatible endpoint (application/x-www-form-urlencoded)."""
-    payload = {key: request.POST.get(key, "") for key in request.POST}
+    post = request.POST
+    if request.content_type == "application/x-www-form-urlencoded":
+        # Forms on ISO-8859-1 pages say so in their ``encoding`` field; read as UTF-8 their "José" was lost.
+        encoding = w2l.encoding_of(request.body)
+        if encoding and encoding != "utf-8":
+            post = QueryDict(request.body, encoding=encoding)
+    payload = w2l.payload_of(post)
     w2l.submit_w2l(payload=payload, meta=_meta(request, {}))
-    target = w2l.return_url(payload)
+    posted_from = request.headers.get("Origin", "") or request.headers.get("Referer", "")
+    target = w2l.return_url(payload, posted_from=posted_from)
     if target:
         return HttpResponseRedirect(target)
     language = forms_channel.pick_language(Form(), accept_language=request.headers.get("Accept-Language", ""))

@@ -87,3 +87,48 @@ def test_add_field_button_adds_an_empty_row_without_saving() -> None:
     assert response.status_code == 200
     assert b'name="fields-2-name"' in response.content
     assert not Form.objects.exists()
+
+
+def test_changing_the_consent_text_needs_a_new_version() -> None:
+    form = make_form(consent_text_en="I agree.\nTo receive emails.")  # consent version v2
+    client = _client(Role.ADMIN)
+    base = {"slug": "contact", "consent_text_en": form.consent_text_en, "consent_text_es": form.consent_text_es}
+    # Saving the same texts again (a browser sends CRLF line endings) needs no new version.
+    same = {**base, "consent_text_en": "I agree.\r\nTo receive emails.\r\n"}
+    assert client.post(f"/capture/forms/{form.pk}/", _post(**same, consent_version="v2")).status_code == 302
+    form.refresh_from_db()
+
+    for changed in ({"consent_text_en": "I agree to emails and calls."}, {"consent_text_es": "Acepto todo."}):
+        response = client.post(f"/capture/forms/{form.pk}/", _post(**{**base, **changed}, consent_version="v2"))
+        assert response.status_code == 200
+        assert "The consent text changed: give it a new version (the current one is v2)." in response.content.decode()
+        form.refresh_from_db()
+        assert form.consent_text_es == base["consent_text_es"] and "calls" not in form.consent_text_en
+
+    saved = client.post(f"/capture/forms/{form.pk}/", _post(**{**base, "consent_text_es": "Acepto todo."},
+                                                            consent_version="v3"))  # fmt: skip
+    assert saved.status_code == 302
+    form.refresh_from_db()
+    assert (form.consent_text_es, form.consent_version) == ("Acepto todo.", "v3")
+
+
+def test_a_form_that_cannot_create_a_lead_is_not_saved() -> None:
+    client = _client(Role.MARKETING)
+    only_custom = _post(**{"fields-0-name": "notes", "fields-0-type": "text", "fields-0-maps_to": "custom:notes"})
+    response = client.post("/capture/forms/new/", only_custom)
+    assert response.status_code == 200
+    assert (
+        "Add a field that saves to the email, the phone or a name: without one no lead can be created."
+        in response.content.decode()
+    )
+    checkbox = _post(**{"fields-1-type": "checkbox", "fields-1-options": "", "fields-1-maps_to": "first_name"})
+    response = client.post("/capture/forms/new/", checkbox)
+    assert response.status_code == 200
+    assert "A checkbox is yes or no: save it to a custom field (custom:key)." in response.content.decode()
+    assert not Form.objects.exists()
+
+    phone_only = _post(**{
+        "fields-0-name": "mobile", "fields-0-type": "tel", "fields-0-maps_to": "phone",
+        "fields-1-type": "checkbox", "fields-1-options": "", "fields-1-maps_to": "custom:newsletter",
+    })  # fmt: skip
+    assert client.post("/capture/forms/new/", phone_only).status_code == 302

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
-from embudo.capture.models import Submission
+from embudo.capture.models import LeadAttribution, Submission
 from embudo.capture.tests.forms_helpers import make_form
 from embudo.capture.w2l import map_w2l
 from embudo.leads.models import Lead
@@ -34,7 +34,8 @@ def test_mapper_uses_salesforce_names_and_custom_field_ids() -> None:
     assert lead_input.fields["company_name"] == "Empresa SL"
     assert lead_input.fields["job_title"] == "Director"
     assert lead_input.fields["phone"] == "600 000 000"
-    assert lead_input.custom_fields == {"00N5e00000ABCDE": "Premium", "website": "empresa.es"}
+    assert lead_input.fields["company_domain"] == "empresa.es"
+    assert lead_input.custom_fields == {"00N5e00000ABCDE": "Premium"}
     assert lead_input.source == "Web" and lead_input.message == "Quiero una demo"
     assert "oid" not in lead_input.fields and "oid" not in lead_input.custom_fields
 
@@ -77,3 +78,45 @@ def test_w2l_is_csrf_exempt_and_post_only() -> None:
     client = Client(enforce_csrf_checks=True)
     assert client.post("/w2l/", {"email": "a@example.com", "last_name": "A"}).status_code == 200
     assert client.get("/w2l/").status_code == 405
+
+
+def test_mapper_reads_the_picklist_codes_when_no_names_are_given() -> None:
+    lead_input = map_w2l({"email": "a@b.es", "country_code": "MX", "state_code": "JAL"})
+    assert (lead_input.fields["country"], lead_input.fields["region"]) == ("MX", "JAL")
+    named = map_w2l({"email": "a@b.es", "country": "España", "country_code": "ES"})
+    assert named.fields["country"] == "España"
+
+
+def test_w2l_with_state_and_country_codes_and_the_form_page_as_landing(client: Client) -> None:
+    page = "https://www.cliente.es/contacto?utm_source=google&utm_medium=cpc&utm_campaign=otono"
+    client.post("/w2l/", {**SALESFORCE_POST, "country": "", "country_code": "ES", "state_code": "M"},
+                HTTP_REFERER=page)  # fmt: skip
+
+    lead = Lead.objects.get()
+    assert (lead.country, lead.region) == ("ES", "M")
+    touch = LeadAttribution.objects.get(lead_id=lead.pk)
+    assert (touch.first_source, touch.first_medium, touch.first_campaign) == ("google", "cpc", "otono")
+    assert (touch.first_landing_page, touch.first_referrer) == (page, "")
+
+
+def test_w2l_reads_an_iso_8859_1_post_by_its_encoding_field(client: Client) -> None:
+    body = "encoding=ISO-8859-1&first_name=Jos%E9&last_name=Garc%EDa&email=jg%40example.com&city=C%E1diz"
+    client.post("/w2l/", body, content_type="application/x-www-form-urlencoded")
+
+    lead = Lead.objects.get()
+    assert (lead.first_name, lead.last_name, lead.city) == ("José", "García", "Cádiz")
+
+
+def test_w2l_keeps_every_value_of_a_multi_select_picklist(client: Client) -> None:
+    client.post("/w2l/", "email=m%40example.com&00N1=Red&00N1=Blue", content_type="application/x-www-form-urlencoded")
+    assert Lead.objects.get().custom_fields["00N1"] == "Red;Blue"
+
+
+def test_w2l_returns_to_the_site_that_posted_the_form_without_any_set_up(client: Client) -> None:
+    post = {**SALESFORCE_POST, "retURL": "https://www.cliente.es/gracias"}
+    response = client.post("/w2l/", post, HTTP_REFERER="https://www.cliente.es/contacto")
+    assert response.status_code == 302 and response["Location"] == "https://www.cliente.es/gracias"
+    # Another site than the one that posted (and not allow-listed): the thank-you page, no redirect.
+    response = client.post("/w2l/", {**post, "retURL": "https://evil.example.net/"},
+                           HTTP_ORIGIN="https://www.cliente.es")  # fmt: skip
+    assert response.status_code == 200
