@@ -27,6 +27,7 @@ marked ``failed`` with a retry job: exactly what single requests do.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
@@ -37,6 +38,7 @@ from django.conf import settings
 from django.db import connection, transaction
 
 from embudo.capture import services
+from embudo.capture.domain.raw import has_nul, without_nul
 from embudo.capture.models import ConsentRecord, Outcome, Submission, SubmissionStatus
 from embudo.core import clock
 from embudo.core import events as core_events
@@ -80,6 +82,7 @@ def capture_many(*, channel: str, items: Sequence[BatchItem]) -> list[services.I
     An item whose idempotency key was seen before (in an earlier request or earlier in this batch) returns
     the first submission's result (``duplicate_request``) and stores nothing more.
     """
+    items = [_storable(item) for item in items]
     keys = [item.idempotency_key for item in items if item.idempotency_key]
     earlier = (
         {s.idempotency_key: s for s in Submission.objects.filter(channel=channel, idempotency_key__in=keys)}
@@ -116,6 +119,17 @@ def capture_many(*, channel: str, items: Sequence[BatchItem]) -> list[services.I
         else:
             results.append(services.intake_result(submission, processed=processed.get(submission.pk)))
     return results
+
+
+def _storable(item: BatchItem) -> BatchItem:
+    """The item without NUL characters in what is stored (see ``capture.domain.raw``)."""
+    meta, context = services.storable_meta(item.meta), services.storable_context(item.context) or item.context
+    if not has_nul((item.payload, item.idempotency_key)) and meta is item.meta and context is item.context:
+        return item
+    return dataclasses.replace(
+        item, payload=without_nul(item.payload), meta=meta, context=context,
+        idempotency_key=without_nul(item.idempotency_key),
+    )  # fmt: skip
 
 
 def _stored_by_key(channel: str, key: str) -> Submission:

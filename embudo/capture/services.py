@@ -8,6 +8,7 @@ nothing acknowledged is ever lost.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import logging
 import traceback
@@ -22,6 +23,7 @@ from procrastinate.contrib.django import app as procrastinate_app
 
 from embudo.capture import mapping
 from embudo.capture.domain import attribution, enrich, normalize, survivorship
+from embudo.capture.domain.raw import has_nul, without_nul
 from embudo.capture.events import LeadCaptured
 from embudo.capture.models import ConsentRecord, Outcome, Submission, SubmissionStatus
 from embudo.core import clock
@@ -40,6 +42,12 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 8
+# Channels whose sender never sees an error to correct: a Web-to-Lead form on someone else's site (it shows its
+# own thank-you page whatever we answer), a WhatsApp or email message. There a value that does not normalize (a
+# phone "n/a", an emoji in a name, a country "Europa") is left out of the lead, kept in the raw submission and
+# listed in its ``errors``, instead of rejecting the whole submission and losing a lead whose email is fine.
+# Channels that answer the sender (API, forms, import's per-row report) still reject, so the sender corrects.
+LENIENT_CHANNELS = frozenset({"w2l", "whatsapp", "email"})
 # Fields the survivorship policy compares (lead columns named like the normalized values).
 COMPARED_FIELDS = (*[f for f in mapping.LEAD_FIELD_NAMES if f not in ("company_domain", "whatsapp_id")],
                    "time_zone", "email_domain_kind")  # fmt: skip
@@ -146,6 +154,8 @@ def receive_submission(
     A repeated idempotency key or provider message id returns the first submission (``is_new`` False)
     and stores nothing more: double clicks and webhook retries create nothing.
     """
+    payload, meta, context = without_nul(payload), storable_meta(meta), storable_context(context)
+    idempotency_key, external_id = without_nul(idempotency_key), without_nul(external_id)
     lookup = _lookup(channel, idempotency_key, external_id)
     existing = _existing(lookup)
     if existing is not None:
@@ -162,6 +172,24 @@ def receive_submission(
             raise
         return existing, False
     return submission, True
+
+
+def storable_meta(meta: SubmissionMeta) -> SubmissionMeta:
+    """``meta`` without NUL characters in its texts (see ``domain.raw``)."""
+    if not has_nul((meta.user_agent, meta.headers, meta.referrer, meta.landing_page, meta.accept_language)):
+        return meta
+    return dataclasses.replace(
+        meta, user_agent=without_nul(meta.user_agent), headers=without_nul(meta.headers),
+        referrer=without_nul(meta.referrer), landing_page=without_nul(meta.landing_page),
+        accept_language=without_nul(meta.accept_language),
+    )  # fmt: skip
+
+
+def storable_context(context: ProcessingContext | None) -> ProcessingContext | None:
+    """``context`` without NUL characters in its texts (see ``domain.raw``)."""
+    if context is None or not has_nul(tuple(context.__dict__.values())):
+        return context
+    return ProcessingContext(**without_nul(context.__dict__))
 
 
 def _lookup(channel: str, idempotency_key: str, external_id: str) -> dict[str, str]:
@@ -286,6 +314,11 @@ class PreparedSubmission:
     info: enrich.Enrichment
     company_domain: str
     keys: normalize.MatchKeys
+    # Values enrichment inferred (country and time zone from the phone, language from the browser): for a matched
+    # lead they only fill empty fields, never replace what the lead stated.
+    inferred: tuple[str, ...] = ()
+    # Fields left out of the lead because they did not normalize (``LENIENT_CHANNELS``), with their messages.
+    left_out: Mapping[str, list[str]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -303,30 +336,39 @@ def prepare_submission(submission: Submission) -> PreparedSubmission | Rejection
                                    if k in ProcessingContext.__dataclass_fields__})  # fmt: skip
     lead_input = mapping.lead_input_for(submission.channel, submission.payload)
     normalized = normalize.normalize_lead_fields(lead_input.fields, default_region=context.default_region or None)
-    if normalized.errors:
-        return Rejection(SubmissionStatus.REJECTED, "invalid", {k: list(v) for k, v in normalized.errors.items()})
+    errors = {k: list(v) for k, v in normalized.errors.items()}
+    left_out: dict[str, list[str]] = {}
+    if errors and submission.channel in LENIENT_CHANNELS:
+        left_out, errors = errors, {}
+    if errors:
+        return Rejection(SubmissionStatus.REJECTED, "invalid", errors)
     values = dict(normalized.values)
     if context.quarantine_reason:
         return Rejection(SubmissionStatus.QUARANTINED, context.quarantine_reason)
     if not any(values.get(k) for k in ("email", "phone", "whatsapp_id", "first_name", "last_name")):
+        if left_out:  # what could have identified the person did not normalize: nothing to make a lead of
+            return Rejection(SubmissionStatus.REJECTED, "invalid", left_out)
         return Rejection(SubmissionStatus.REJECTED, "no_contact", {"email": ["Give an email, a phone or a name."]})
     if values.get("whatsapp_id") and not values.get("phone"):
         values["phone"] = values["whatsapp_id"]
     info = enrich.enrich(values, accept_language=context.accept_language, form_language=context.language)
+    inferred: list[str] = []
     for key, value in (("country", info.country), ("time_zone", info.time_zone), ("language", info.language),
                        ("email_domain_kind", info.email_domain_kind)):  # fmt: skip
         if value and not values.get(key):
             values[key] = value
+            inferred.append(key)
     return PreparedSubmission(submission=submission, context=context, lead_input=lead_input, values=values, info=info,
                      company_domain=values.get("company_domain") or info.company_domain,
-                     keys=normalize.match_keys(values))  # fmt: skip
+                     keys=normalize.match_keys(values), inferred=tuple(inferred), left_out=left_out)  # fmt: skip
 
 
 def intake_changes(lead: Lead, prepared: PreparedSubmission, company_id: int | None) -> dict[str, Any]:
     """Survivorship of a matched lead against the submission: the changes to write (maybe none)."""
     existing = {k: str(getattr(lead, k) or "") for k in COMPARED_FIELDS}
-    changes: dict[str, Any] = survivorship.merge_values(existing, {k: v for k, v in prepared.values.items()
-                                                                   if k in COMPARED_FIELDS})  # fmt: skip
+    changes: dict[str, Any] = survivorship.merge_values(
+        existing, {k: v for k, v in prepared.values.items() if k in COMPARED_FIELDS}, inferred=prepared.inferred
+    )
     if company_id and not lead.company_id:
         changes["company_id"] = company_id
     custom_fields = prepared.lead_input.custom_fields
@@ -339,7 +381,11 @@ def intake_changes(lead: Lead, prepared: PreparedSubmission, company_id: int | N
 
 def touch_of(prepared: PreparedSubmission) -> attribution.Touch:
     submission = prepared.submission
-    return attribution.touch_from(submission.channel, submission.payload, referrer=prepared.context.referrer,
+    payload: Mapping[str, Any] = submission.payload
+    message = payload.get("message") if submission.channel == "whatsapp" else None
+    if isinstance(message, dict) and message.get("referral"):
+        payload = {**payload, **attribution.whatsapp_ad_utm(message)}
+    return attribution.touch_from(submission.channel, payload, referrer=prepared.context.referrer,
                                   landing_page=prepared.context.landing_page)  # fmt: skip
 
 
@@ -433,7 +479,7 @@ def process_locked_submission(submission: Submission) -> Processed | None:
     scored_at = clock.now()
     core_events.publish(captured_event(prepared, lead_id=lead.pk, created=created, touch=touch))
     _finish(submission, status=SubmissionStatus.PROCESSED, outcome=Outcome.CREATED if created else Outcome.MERGED,
-            lead_id=lead.pk)  # fmt: skip
+            lead_id=lead.pk, errors=prepared.left_out)  # fmt: skip
     # Routing last: a pool pick holds the pool's row lock until COMMIT (fairness), so every statement after it
     # makes concurrent intakes of the same pool wait; the capture's own writes above do not depend on it.
     routed = routing_services.route_at_intake(
@@ -521,6 +567,8 @@ def capture(
     error and a retry job. One commit per submission, and nothing acknowledged is lost (the caller
     answers only after the commit).
     """
+    payload, meta, context = without_nul(payload), storable_meta(meta), storable_context(context)
+    idempotency_key, external_id = without_nul(idempotency_key), without_nul(external_id)
     lookup = _lookup(channel, idempotency_key, external_id)
     existing = _existing(lookup)
     if existing is not None:

@@ -95,11 +95,14 @@ def inbound_messages(data: Any) -> list[InboundMessage]:
     for value in _values(data):
         metadata = _dict(value.get("metadata"))
         contacts = {str(c.get("wa_id", "")): c for c in value.get("contacts") or [] if isinstance(c, dict)}
-        for message in value.get("messages") or []:
-            if not isinstance(message, dict) or not message.get("id"):
-                continue
+        messages = [m for m in value.get("messages") or [] if isinstance(m, dict) and m.get("id")]
+        senders = {str(m.get("from", "")) for m in messages}
+        # A sender without a contact entry of its own takes the only contact only when that cannot be someone
+        # else's (one contact, one sender): a second sender's message must not land on the first person.
+        only = next(iter(contacts.values())) if len(contacts) == 1 and len(senders) == 1 else {}
+        for message in messages:
             sender = str(message.get("from", ""))
-            contact = contacts.get(sender) or next(iter(contacts.values()), {})
+            contact = contacts.get(sender) or only
             found.append(
                 InboundMessage(
                     message_id=str(message["id"])[:300],
@@ -148,7 +151,21 @@ def message_text(message: Mapping[str, Any]) -> str:
     elif kind == "button":
         text = str(part.get("text", ""))
     elif kind == "interactive":
-        text = str(_dict(part.get("button_reply") or part.get("list_reply")).get("title", ""))
+        reply = _dict(part.get("button_reply") or part.get("list_reply"))
+        flow = _dict(part.get("nfm_reply"))  # a WhatsApp Flow's answers
+        text = str(reply.get("title", "") or flow.get("body", "") or flow.get("response_json", ""))
+    elif kind == "location":
+        place = ", ".join(str(part[k]) for k in ("name", "address") if part.get(k))
+        where = f"{part.get('latitude')}, {part.get('longitude')}" if "latitude" in part else ""
+        text = f"[location] {place or where}".strip() if place or where else ""
+    elif kind == "reaction":
+        text = f"[reaction] {part.get('emoji', '')}".strip()
+    elif kind == "contacts":
+        shared = message.get("contacts")
+        names = [str(_dict(_dict(c).get("name")).get("formatted_name", "")) for c in shared or []]
+        text = "[contacts] " + ", ".join(n for n in names if n) if any(names) else ""
+    elif kind == "system":
+        text = str(part.get("body", ""))
     elif part.get("caption"):
         text = str(part["caption"])
     if not text and kind:
@@ -161,7 +178,7 @@ def map_whatsapp(payload: Mapping[str, Any]) -> mapping.LeadInput:
     """wa_id → WhatsApp id (and phone, E.164); profile name → first/last name; text → message."""
     contact = _dict(payload.get("contact"))
     message = _dict(payload.get("message"))
-    wa_id = str(contact.get("wa_id") or message.get("from") or "")
+    wa_id = str(message.get("from") or contact.get("wa_id") or "")  # the sender is who wrote the message
     profile = _dict(contact.get("profile"))
     first, last = split_profile_name(str(profile.get("name", "")))
     fields: dict[str, object] = {k: v for k, v in (("whatsapp_id", wa_id), ("first_name", first),

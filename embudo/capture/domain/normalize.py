@@ -139,6 +139,25 @@ _E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")
 _PHONE_MESSAGE = "Enter a phone number with its country code, e.g. +34 600 123 456."
 
 
+def normalize_local_phone(raw: str, *, country: str, default_region: str | None) -> str:
+    """``normalize_phone`` for a number that may lack its country code: read in the person's own ``country``
+    (normalized) when it is a possible number there, else in the channel's ``default_region`` (form, import).
+
+    Why both, in that order: a form for Spain filled by someone in Mexico ("55 1234 5678", country México)
+    is a Mexican number, and the same form's "55 1234 5678" with country España is not a Spanish number at all
+    (ten digits) but the default region's. The error, when neither reads it, is the first region's."""
+    regions = [r for r in dict.fromkeys((country, (default_region or "").strip().upper())) if r]
+    if len(regions) < 2:
+        return normalize_phone(raw, regions[0] if regions else None)
+    try:
+        return normalize_phone(raw, regions[0])
+    except NormalizationError as first:
+        try:
+            return normalize_phone(raw, regions[1])
+        except NormalizationError:
+            raise first from None
+
+
 def normalize_phone(raw: str, default_region: str | None = None) -> str:
     """E.164 (``+34600123456``). Numbers without ``+``/``00`` are read in ``default_region``."""
     text = unicodedata.normalize("NFKC", clean_text(raw, MAX_RAW_LENGTH))
@@ -465,8 +484,8 @@ _NUMERIC_FIELDS = frozenset({"phone", "whatsapp_id", "postal_code"})
 def normalize_lead_fields(raw: Mapping[str, object], *, default_region: str | None) -> NormalizedFields:
     """Normalize the known lead fields present in ``raw``; other keys are ignored.
 
-    ``None`` counts as empty. A phone without country code is read in ``default_region``, else in
-    the (normalized) ``country`` of the same input. Callers must store nothing when there are errors.
+    ``None`` counts as empty. A phone without country code is read as ``normalize_local_phone`` says.
+    Callers must store nothing when there are errors.
     """
     values: dict[str, str] = {}
     errors: dict[str, tuple[str, ...]] = {}
@@ -483,10 +502,9 @@ def normalize_lead_fields(raw: Mapping[str, object], *, default_region: str | No
         texts[name] = value
 
     country = _apply(texts, "country", normalize_country, values, errors)
-    region = default_region or country or None
     normalizers: dict[str, Callable[[str], str]] = {
         "email": normalize_email,
-        "phone": lambda text: normalize_phone(text, region),
+        "phone": lambda text: normalize_local_phone(text, country=country, default_region=default_region),
         "whatsapp_id": normalize_whatsapp_id,
         "first_name": normalize_name,
         "last_name": normalize_name,

@@ -12,12 +12,17 @@ Policy (``SURVIVORSHIP``):
 - **Contact and company fields take the newest non-empty value** (``phone``, ``job_title``,
   ``company_name``, ``company_domain``, address fields, ``country``, ``language``): people change
   jobs, numbers and addresses, and the latest submission is the best guess of the present.
+- **The email's kind follows the email** (``email_domain_kind``: free, business, disposable): it describes the
+  address the lead keeps, so it is kept with it.
+- **Inferred values only fill gaps.** Enrichment guesses a country and time zone from a phone prefix and a
+  language from the browser; such a guess fills an empty field but never replaces a value the lead has
+  (a Mexican lead writing from a Spanish number is still in Mexico).
 - Fields not listed follow the contact rule.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Literal
 
 Rule = Literal["first_known", "latest"]
@@ -38,15 +43,19 @@ SURVIVORSHIP: Mapping[str, Rule] = {
     "postal_code": "latest",
     "country": "latest",
     "language": "latest",
+    "email_domain_kind": "first_known",
 }
 DEFAULT_RULE: Rule = "latest"
 
 
-def merge_values(existing: Mapping[str, str], incoming: Mapping[str, str]) -> dict[str, str]:
+def merge_values(
+    existing: Mapping[str, str], incoming: Mapping[str, str], *, inferred: Collection[str] = ()
+) -> dict[str, str]:
     """The fields of a lead to change, ``{field: new value}``, when ``incoming`` arrives.
 
-    Both mappings hold normalized values. The result never holds an empty value and never a
-    value equal to the existing one.
+    Both mappings hold normalized values; ``inferred`` names the incoming values that enrichment guessed
+    (they fill empty fields only). The result never holds an empty value and never a value equal to the
+    existing one.
     """
     changes: dict[str, str] = {}
     for name, value in incoming.items():
@@ -55,7 +64,7 @@ def merge_values(existing: Mapping[str, str], incoming: Mapping[str, str]) -> di
         current = existing.get(name, "")
         if value == current:
             continue
-        if current and SURVIVORSHIP.get(name, DEFAULT_RULE) == "first_known":
+        if current and (name in inferred or SURVIVORSHIP.get(name, DEFAULT_RULE) == "first_known"):
             continue
         changes[name] = value
     return changes

@@ -112,6 +112,23 @@ def test_same_email_merges_with_200_and_keeps_known_values(api: Api) -> None:
     assert (company.lead_count, company.last_lead_at) == (1, lead.created_at)
 
 
+def test_values_guessed_from_a_phone_or_browser_never_replace_what_the_lead_stated(api: Api) -> None:
+    first = api.post({"email": "lupe@example.com", "first_name": "Lupe", "country": "México", "language": "es"}).json()
+
+    # A Spanish number and an English browser: country, time zone and language are only guesses here.
+    again = api.post({"email": "lupe@example.com", "phone": "+34 611 22 33 44"}, HTTP_ACCEPT_LANGUAGE="en-US,en")
+
+    assert again.status_code == 200 and again.json()["id"] == first["id"]
+    lead = Lead.objects.get(pk=first["id"])
+    assert (lead.country, lead.language, lead.phone) == ("MX", "es", "+34611223344")
+    # A guess still fills a field the lead did not have.
+    assert lead.time_zone == "Europe/Madrid"
+    # Stated by the person, a new country follows the contact rule (the newest wins).
+    api.post({"email": "lupe@example.com", "country": "ES"})
+    lead.refresh_from_db()
+    assert lead.country == "ES"
+
+
 def test_phone_alone_matches_an_existing_lead(api: Api) -> None:
     first = api.post({"first_name": "Luis", "phone": "+34 611 22 33 44"}).json()
     again = api.post({"phone": "611223344", "country": "ES", "email": "luis@example.org"})
@@ -307,6 +324,18 @@ def test_attribution_keeps_the_first_touch_and_moves_the_last(api: Api) -> None:
     assert (row.first_source, row.first_campaign) == ("newsletter", "")
     assert (row.last_source, row.last_campaign) == ("ads", "autumn")
     assert row.last_at > row.first_at
+
+
+def test_a_referrer_that_is_no_url_is_kept_and_the_lead_is_created(api: Api) -> None:
+    """A client sends whatever referrer it likes: an IPv6 bracket that never closes used to make every
+    processing attempt raise (submission failed, retried eight times, no lead)."""
+    response = api.post({"email": "bracket@example.com", "referrer": "http://[::1"}, HTTP_REFERER="http://[abc/")
+
+    assert response.status_code == 201
+    submission = Submission.objects.get(lead_id=response.json()["id"])
+    assert submission.status == "processed"
+    row = LeadAttribution.objects.get(lead_id=response.json()["id"])
+    assert (row.first_referrer, row.first_source, row.first_medium) == ("http://[::1", "api", "")
 
 
 @pytest.mark.django_db(transaction=True)

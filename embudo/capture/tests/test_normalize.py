@@ -1,5 +1,6 @@
 """Normalization rules (pure, no database)."""
 
+import contextlib
 import re
 from collections.abc import Callable
 
@@ -287,9 +288,36 @@ def test_normalize_lead_fields_normalizes_known_fields_and_drops_empty_and_unkno
     }
 
 
-def test_normalize_lead_fields_prefers_the_explicit_region_over_the_country_field():
+def test_a_local_phone_is_read_in_the_persons_country_then_in_the_channels_region():
+    # Not a possible Spanish number (ten digits): the form's region reads it.
     result = normalize.normalize_lead_fields({"phone": "55 1234 5678", "country": "ES"}, default_region="MX")
     assert result.values["phone"] == "+525512345678"
+    # Someone in Mexico on a form for Spain: their own country reads it.
+    result = normalize.normalize_lead_fields({"phone": "55 1234 5678", "country": "México"}, default_region="ES")
+    assert result.values["phone"] == "+525512345678"
+    # Possible in both: the person's country wins.
+    result = normalize.normalize_lead_fields({"phone": "612 345 678", "country": "ES"}, default_region="MX")
+    assert result.values["phone"] == "+34612345678"
+    # Neither reads it: the person's country's message.
+    result = normalize.normalize_lead_fields({"phone": "12", "country": "ES"}, default_region="MX")
+    assert "phone" in result.errors
+
+
+@given(st.text(alphabet="0123456789 +-", max_size=16), st.sampled_from(["", "ES", "MX", "US"]),
+       st.sampled_from(["", "ES", "MX", "US"]))  # fmt: skip
+def test_a_local_phone_is_what_one_of_its_regions_reads(raw, country, region):
+    try:
+        e164 = normalize.normalize_local_phone(raw, country=country, default_region=region)
+    except normalize.NormalizationError:
+        for candidate in {country, region} - {""} or {""}:
+            with pytest.raises(normalize.NormalizationError):
+                normalize.normalize_phone(raw, candidate or None)
+        return
+    readings = set()
+    for candidate in {country, region} - {""} or {""}:
+        with contextlib.suppress(normalize.NormalizationError):
+            readings.add(normalize.normalize_phone(raw, candidate or None))
+    assert e164 in readings
 
 
 def test_normalize_lead_fields_reports_errors_per_field():

@@ -67,3 +67,25 @@ def test_merge_values_never_empties_a_known_field(existing, incoming):
     merged = {**existing, **changes}
     assert all(merged[name] for name, value in existing.items() if value)
     assert survivorship.merge_values(merged, incoming) == {}
+
+
+def test_inferred_values_fill_gaps_but_never_replace_a_known_value():
+    existing = {"country": "MX", "time_zone": "America/Mexico_City", "language": ""}
+    incoming = {"country": "ES", "time_zone": "Europe/Madrid", "language": "en"}
+    assert survivorship.merge_values(existing, incoming, inferred=("country", "time_zone", "language")) == {
+        "language": "en"
+    }
+    # The same values stated by the person follow the contact rule.
+    assert survivorship.merge_values(existing, incoming) == incoming
+
+
+def test_the_email_kind_stays_with_the_email_the_lead_keeps():
+    existing = {"email": "ana@acme.es", "email_domain_kind": "business"}
+    assert survivorship.merge_values(existing, {"email": "ana@gmail.com", "email_domain_kind": "free"}) == {}
+
+
+@given(values, values, st.sets(st.sampled_from(LEAD_FIELDS)))
+def test_inferred_fields_change_only_empty_ones(existing, incoming, inferred):
+    changes = survivorship.merge_values(existing, incoming, inferred=inferred)
+    assert all(not existing.get(name) for name in changes if name in inferred)
+    assert changes.items() <= survivorship.merge_values(existing, incoming).items()
