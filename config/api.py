@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import json
 
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.http import Http404, HttpRequest, HttpResponse
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, AuthorizationError, HttpError, ValidationError
@@ -92,6 +94,15 @@ def on_authentication_error(request: HttpRequest, exc: AuthenticationError) -> H
 @api.exception_handler(AuthorizationError)
 def on_authorization_error(request: HttpRequest, exc: AuthorizationError) -> HttpResponse:
     return error_response(request, 403, "permission_denied", "You are not allowed to do this.")
+
+
+@api.exception_handler(RequestDataTooBig)
+def on_request_too_big(request: HttpRequest, exc: RequestDataTooBig) -> HttpResponse:
+    """A body over DATA_UPLOAD_MAX_MEMORY_SIZE: a JSON 413 like every API error, not Django's 400 page
+    (``POST /leads/batch`` takes up to 20 MB, see ``capture.api``)."""
+    limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE or 0
+    return error_response(request, 413, "request_too_large", "The request body is too large.",
+                          {"body": [f"At most {limit:,} bytes."]})  # fmt: skip
 
 
 @api.exception_handler(Http404)

@@ -5,6 +5,16 @@ from typing import Any, Literal
 from ninja import Schema
 from pydantic import ConfigDict, Field
 
+# An Idempotency-Key header: at most this many characters, on POST /leads and POST /leads/batch alike.
+IDEMPOTENCY_KEY_MAX_LENGTH = 200
+BATCH_MAX_ITEMS = 1000
+# The largest body POST /leads/batch accepts: BATCH_MAX_ITEMS items of up to ITEM_MAX_BYTES each (20 MB). Every text
+# field of CaptureIn at its maximum length is about 12,000 characters of JSON and a consent's text 5,000 more: 20 KB
+# an item holds both in Spanish (some accented letters, 2 bytes in UTF-8). A larger body is a 413 (split the batch).
+# Any other request keeps Django's DATA_UPLOAD_MAX_MEMORY_SIZE (2.5 MB by default, ample for one lead).
+ITEM_MAX_BYTES = 20_000
+BATCH_MAX_BODY_BYTES = BATCH_MAX_ITEMS * ITEM_MAX_BYTES
+
 
 class ConsentIn(Schema):
     model_config = ConfigDict(extra="forbid")
@@ -71,7 +81,7 @@ class CaptureOut(Schema):
 class BatchIn(Schema):
     model_config = ConfigDict(extra="forbid")
 
-    items: list[dict[str, Any]] = Field(min_length=1, max_length=1000)
+    items: list[dict[str, Any]] = Field(min_length=1, max_length=BATCH_MAX_ITEMS)
 
 
 class BatchItemOut(CaptureOut):

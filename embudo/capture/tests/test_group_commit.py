@@ -89,7 +89,7 @@ def test_requests_that_wait_are_written_together_each_with_its_own_answer(
     assert answers[6][0] == 422 and "email" in answers[6][1]["fields"]
     (status_a, a), (status_b, b) = answers[7], answers[8]
     assert sorted([status_a, status_b]) == [201, 201] and a["id"] == b["id"]
-    assert Submission.objects.filter(idempotency_key="k-twice").count() == 1
+    assert Submission.objects.filter(idempotency_key__endswith=":k-twice").count() == 1
     assert Lead.objects.filter(email="twice@grupo.es").count() == 1
     # Speed-to-lead counts each request from its arrival, including the wait for the write in front of it: the
     # queued requests were received before the first one's lead was stored, and stored after it.
