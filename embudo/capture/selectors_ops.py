@@ -14,31 +14,37 @@ from embudo.core import clock
 
 PROBLEM_STATUSES = (SubmissionStatus.FAILED, SubmissionStatus.PENDING, SubmissionStatus.QUARANTINED)
 PERIODS = ("today", "7d", "30d", "all")
-_RELATIVE = re.compile(r"^(\d{1,5})([hdw])$")
+_RELATIVE = re.compile(r"^(\d{1,5})\s*([mhdw])$")
+_UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 
 
 def parse_since(text: str) -> datetime | None:
-    """``today``, ``all``, ``24h``, ``7d``, ``2w``, a date (``2026-11-01``, local midnight) or an ISO datetime.
+    """``today``, ``yesterday``, ``all``, ``30m``, ``24h``, ``7d``, ``2w``, a date (``2026-11-01``, local
+    midnight) or an ISO datetime (``2026-11-01T10:00:00Z``, ``…+01:00``; without an offset, local time).
 
     Raises ``ValueError`` for anything else; ``all`` (and empty) means no lower bound.
     """
-    text = (text or "").strip().lower()
+    given = (text or "").strip()
+    word = given.lower()
     now = clock.now()
-    if text in ("", "all"):
+    if word in ("", "all"):
         return None
-    if text == "today":
-        return timezone.make_aware(datetime.combine(timezone.localdate(now), time.min))
-    match = _RELATIVE.match(text)
+    if word in ("today", "yesterday"):
+        day = timezone.localdate(now) - timedelta(days=1 if word == "yesterday" else 0)
+        return timezone.make_aware(datetime.combine(day, time.min))
+    match = _RELATIVE.match(word)
     if match:
-        amount, unit = int(match.group(1)), match.group(2)
-        return now - {"h": timedelta(hours=amount), "d": timedelta(days=amount), "w": timedelta(weeks=amount)}[unit]
-    day = parse_date(text)
+        return now - timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
+    day = parse_date(given)
     if day is not None:
         return timezone.make_aware(datetime.combine(day, time.min))
-    moment = parse_datetime(text)
+    moment = parse_datetime(given.upper() if "t" in given or given.endswith("z") else given)
     if moment is not None:
         return moment if timezone.is_aware(moment) else timezone.make_aware(moment)
-    raise ValueError(f"Unrecognised period {text!r}: use today, all, 24h, 7d, 2w or a date like 2026-11-01.")
+    raise ValueError(
+        f"Unrecognised period {given!r}: use today, yesterday, all, 30m, 24h, 7d, 2w, a date like 2026-11-01 "
+        "or a date and time like 2026-11-01T10:00:00Z."
+    )
 
 
 def list_problem_submissions(*, since: datetime | None, limit: int = 50) -> list[Submission]:

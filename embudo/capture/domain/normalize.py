@@ -308,6 +308,20 @@ _COUNTRY_ALIASES: Mapping[str, str] = {
     "Vietnam": "VN",
     "Czech Republic": "CZ",
     "Ivory Coast": "CI",
+    # Former or common names that pycountry's current ones replaced
+    "Turkey": "TR",
+    "UAE": "AE",
+    "U.A.E.": "AE",
+    "Emirates": "AE",
+    "Macedonia": "MK",
+    "Swaziland": "SZ",
+    "Burma": "MM",
+    "Cape Verde": "CV",
+    "East Timor": "TL",
+    "Palestine": "PS",
+    "Bosnia": "BA",
+    "Vatican": "VA",
+    "Holy See": "VA",
     # Spanish, colloquial or without the article pycountry's translations use
     "EEUU": "US",
     "EE UU": "US",
@@ -334,6 +348,15 @@ _COUNTRY_ALIASES: Mapping[str, str] = {
     "Vaticano": "VA",
     "Moldavia": "MD",
     "Tanzania": "TZ",
+    "Emiratos": "AE",
+    "EAU": "AE",
+    "Arabia Saudita": "SA",
+    "Macedonia del Norte": "MK",
+    "Palestina": "PS",
+    "Argelia": "DZ",
+    "Cabo Verde": "CV",
+    "Timor Oriental": "TL",
+    "Birmania": "MM",
 }
 
 

@@ -37,7 +37,23 @@ def test_report_prints_the_reconciliation_table(monkeypatch: pytest.MonkeyPatch)
     assert api_row.split() == ["api", "6", "1", "1", "1", "1", "1", "1"]
 
 
-@pytest.mark.parametrize("since", ["24h", "7d", "2w", "today", "all", "2026-01-01", "2026-11-01T00:00:00+01:00"])
+@pytest.mark.parametrize(
+    "since",
+    [
+        "24h",
+        "7d",
+        "2w",
+        "today",
+        "all",
+        "2026-01-01",
+        "2026-11-01T00:00:00+01:00",
+        "2026-11-01T10:00:00Z",
+        "2026-11-01t10:00:00z",
+        "30m",
+        "yesterday",
+        "2026-11-01 10:00",
+    ],
+)
 def test_report_accepts_relative_and_absolute_periods(since: str) -> None:
     assert "unexplained 0" in run("report", "--since", since)
 
@@ -114,3 +130,15 @@ def test_replay_of_a_processed_submission_changes_nothing(monkeypatch: pytest.Mo
 
     assert "processed -> processed (created)" in output
     assert services.process_submission(ids["created"]) == before
+
+
+def test_since_means_what_it_says() -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from embudo.capture.selectors_ops import parse_since
+    from embudo.core import clock
+
+    assert parse_since("2026-11-01T10:00:00Z") == datetime(2026, 11, 1, 10, tzinfo=UTC)
+    assert abs(clock.now() - timedelta(minutes=30) - parse_since("30m")) < timedelta(seconds=5)  # type: ignore[operator]
+    yesterday, today = parse_since("yesterday"), parse_since("today")
+    assert yesterday is not None and today is not None and today - yesterday == timedelta(days=1)

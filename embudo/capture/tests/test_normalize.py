@@ -176,6 +176,12 @@ def test_normalize_name_rejects_symbols_and_letterless_text(raw):
         ("Chile", "CL"),
         ("Países Bajos", "NL"),
         ("Holanda", "NL"),
+        ("Turkey", "TR"),
+        ("UAE", "AE"),
+        ("Emiratos Árabes Unidos", "AE"),
+        ("Arabia Saudita", "SA"),
+        ("Argelia", "DZ"),
+        ("Burma", "MM"),
         ("  ", ""),
     ],
 )
