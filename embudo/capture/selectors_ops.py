@@ -30,8 +30,8 @@ def parse_since(text: str) -> datetime | None:
     if word in ("", "all"):
         return None
     if word in ("today", "yesterday"):
-        day = timezone.localdate(now) - timedelta(days=1 if word == "yesterday" else 0)
-        return timezone.make_aware(datetime.combine(day, time.min))
+        start = timezone.localdate(now) - timedelta(days=1 if word == "yesterday" else 0)
+        return timezone.make_aware(datetime.combine(start, time.min))
     match = _RELATIVE.match(word)
     if match:
         return now - timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
