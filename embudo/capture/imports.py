@@ -6,7 +6,7 @@ reconciliation (``capture.selectors.reconcile``) balances for imports too.
 
 Phases of :func:`run_import`, as a pipeline:
 
-1. **normalize** — the file is streamed (``csv``, ``utf-8-sig``, sniffed delimiter), the column
+1. **normalize** — the file is streamed (``csv``, encoding from ``detect_encoding``, sniffed delimiter), the column
    mapping applied and each row normalized and enriched with the same pure functions as the
    per-submission path (:mod:`embudo.capture.domain.normalize` / ``enrich``), through per-run caches
    (names, cities, countries, email domains repeat a lot), an exact fast path for plain emails and
@@ -41,13 +41,17 @@ Trigram index entries of new leads wait in the GIN pending list, merged every 0.
 A crash or failure leaves the job ``running``/``failed`` with whole batches applied; running it
 again (the ``capture.run_import`` job is idempotent) first writes the timeline of committed batches that
 lack it, then skips the rows of committed batches and goes on, so every row becomes exactly one Submission
-and every processed row exactly one ``LeadCaptured``.
+and every processed row exactly one ``LeadCaptured``. ``resume_import`` (the import page's Resume button,
+``embudo import leads --resume JOB_ID``) runs a failed job again, or a ``running`` one whose run died: a run holds
+a session advisory lock on its job (``is_stalled``), so a live run is never run twice. New leads are routed or not
+for the whole job (``routes_new_leads``), never per batch.
 Rejected rows (invalid values, no contact) are Submissions with status ``rejected``, reason and
 per-field messages, and are also written to ``<DATA_DIR>/imports/<job id>-rejected.csv``.
 """
 
 from __future__ import annotations
 
+import codecs
 import csv
 import functools
 import hashlib
@@ -75,6 +79,7 @@ from phonenumbers import timezone as phone_timezone
 from procrastinate.contrib.django import app as procrastinate_app
 
 from config import event_map
+from embudo.accounts import selectors as accounts_selectors
 from embudo.capture import mapping as capture_mapping
 from embudo.capture.domain import enrich, normalize, survivorship
 from embudo.capture.models import Channel, FieldMapping, ImportJob, ImportStatus
@@ -86,6 +91,10 @@ CHUNK_ROWS = 20_000
 # Rows applied per transaction (one checkpoint each); normalization of the next batch overlaps.
 BATCH_ROWS = 100_000
 PREVIEW_ROWS = 20
+# A file of up to this many rows is a list: its new leads are routed (jobs deferred per batch). A bigger file is a
+# migration of existing data: its new leads wait unassigned in the team queue for a manager, as the import page
+# says. Decided once per job from the file's rows (``routes_new_leads``), never per batch.
+ROUTE_IMPORTED_MAX = 5000
 MAX_COLUMNS = 200
 IGNORE = ""
 CUSTOM_PREFIX = "custom:"
@@ -148,8 +157,66 @@ def _fold(text: str) -> str:
     return "".join(ch for ch in decomposed if ch.isascii() and ch.isalnum())
 
 
+# Encodings a CSV file is read in (see ``detect_encoding``), with the name the import page shows.
+ENCODING_NAMES: Mapping[str, str] = {
+    "utf-8-sig": "UTF-8",
+    "utf-16": "UTF-16",
+    "cp1252": "Windows-1252",
+    "latin-1": "ISO-8859-1 (Latin-1)",
+}
+_ENCODING_BLOCK = 1 << 20
+# ``detect_encoding`` and ``count_rows`` per file version (path, size, mtime): the pages ask again at every poll.
+_FILE_FACTS: dict[tuple[str, int, int, str], Any] = {}
+
+
+def _file_key(path: Path, what: str) -> tuple[str, int, int, str]:
+    stat = path.stat()
+    return (str(path), stat.st_size, stat.st_mtime_ns, what)
+
+
+def _decodes(handle: IO[bytes], encoding: str) -> bool:
+    """Whether the whole file decodes strictly in ``encoding`` (read in blocks: memory stays flat)."""
+    handle.seek(0)
+    decoder = codecs.getincrementaldecoder(encoding)("strict")
+    try:
+        for block in iter(lambda: handle.read(_ENCODING_BLOCK), b""):
+            decoder.decode(block)
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def detect_encoding(path: Path) -> str:
+    """The encoding the file is read in: UTF-16 when it starts with a UTF-16 byte-order mark; else UTF-8 (a
+    UTF-8 BOM is dropped) when the whole file is valid UTF-8; else Windows-1252, what Excel writes for "CSV" on
+    Windows in Spanish and English locales (Latin-1 when one of the five bytes Windows-1252 leaves undefined
+    occurs). The whole file is checked (a non-UTF-8 byte may come after any sample): a strict decode in 1 MB
+    blocks, about 0.1 s per 100 MB, once per file version. The same file always gets the same answer, so the
+    preview, the run and a resumed run read the same columns and rows."""
+    key = _file_key(path, "encoding")
+    known = _FILE_FACTS.get(key)
+    if known is not None:
+        return str(known)
+    with path.open("rb") as handle:
+        head = handle.read(2)
+        if head in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
+            encoding = "utf-16"
+        elif _decodes(handle, "utf-8"):
+            encoding = "utf-8-sig"
+        elif _decodes(handle, "cp1252"):
+            encoding = "cp1252"
+        else:
+            encoding = "latin-1"
+    if len(_FILE_FACTS) > 256:
+        _FILE_FACTS.clear()
+    _FILE_FACTS[key] = encoding
+    return encoding
+
+
 def _open_text(path: Path) -> IO[str]:
-    return path.open(newline="", encoding="utf-8-sig", errors="replace")
+    # ``replace`` only matters for a UTF-16 file with a broken surrogate or a file changed since its detection.
+    return path.open(newline="", encoding=detect_encoding(path), errors="replace")
 
 
 def _dialect(sample: str) -> type[csv.Dialect] | csv.Dialect:
@@ -173,23 +240,46 @@ def read_rows(path: Path) -> tuple[list[str], Iterator[list[str]], IO[str]]:
     except (StopIteration, csv.Error) as exc:
         handle.close()
         raise BadImportFile("The file has no header row.") from exc
-    columns = [c.strip() for c in header]
-    if not any(columns):
+    if not any(c.strip() for c in header):
         handle.close()
         raise BadImportFile("The file has no header row.")
-    if len(columns) > MAX_COLUMNS:
+    if len(header) > MAX_COLUMNS:
         handle.close()
         raise BadImportFile(f"The file has more than {MAX_COLUMNS} columns.")
-    if len(set(columns)) != len(columns):
-        handle.close()
-        raise BadImportFile("Two columns have the same name; rename one of them.")
-    return columns, reader, handle
+    return column_names(header), reader, handle
+
+
+def column_names(header: Sequence[str]) -> list[str]:
+    """Unique column names for a header row: an empty header cell (Excel pads rows with them: ``email,name,,``)
+    is named ``Column N`` after its position, a repeated name gets its count (``phone``, ``phone (2)``).
+
+    The names are the keys of the mapping and of each submission's payload, so they never depend on the UI
+    language."""
+    names = [cell.strip() or f"Column {position}" for position, cell in enumerate(header, start=1)]
+    taken = set(names)
+    seen: set[str] = set()
+    unique: list[str] = []
+    for name in names:
+        if name in seen:
+            count = 2
+            while f"{name} ({count})" in taken:
+                count += 1
+            name = f"{name} ({count})"
+            taken.add(name)
+        seen.add(name)
+        unique.append(name)
+    return unique
 
 
 @dataclass(frozen=True)
 class Preview:
     columns: list[str]
     rows: list[list[str]]
+    encoding: str = "utf-8-sig"  # a key of ENCODING_NAMES
+
+    @property
+    def encoding_name(self) -> str:
+        return ENCODING_NAMES.get(self.encoding, self.encoding)
 
 
 def preview(path: Path, *, rows: int = PREVIEW_ROWS) -> Preview:
@@ -204,7 +294,7 @@ def preview(path: Path, *, rows: int = PREVIEW_ROWS) -> Preview:
         raise BadImportFile(f"The file is not a readable CSV: {exc}") from exc
     finally:
         handle.close()
-    return Preview(columns=columns, rows=first)
+    return Preview(columns=columns, rows=first, encoding=detect_encoding(path))
 
 
 def guess_field(column: str) -> str:
@@ -326,7 +416,7 @@ def create_job_for_file(
         file_path=str(path),
         file_sha256=sha256_of(path),
         mapping=chosen,
-        default_region=_region(default_region),
+        default_region=_region(default_region) or accounts_selectors.team_default_country(team_id),
         team_id=team_id,
     )
 
@@ -351,7 +441,8 @@ def configure_job(
     info = preview(Path(job.file_path), rows=1)
     job.mapping = validate_mapping(mapping, info.columns)
     job.source = source[:64]
-    job.default_region = _region(default_region)
+    # Numbers without a country code: the row's country, else this region, else the team's country.
+    job.default_region = _region(default_region) or accounts_selectors.team_default_country(team_id)
     job.team_id = team_id
     job.save(update_fields=["mapping", "source", "default_region", "team_id"])
     save_mapping(source=job.source, mapping=job.mapping)
@@ -366,6 +457,119 @@ def start_import(*, job_id: int) -> None:
         )
         if updated:
             procrastinate_app.configure_task("capture.run_import").defer(job_id=job_id)
+
+
+def find_earlier_import(job: ImportJob) -> ImportJob | None:
+    """The latest other import of the same file (same SHA-256) that has started: importing it again adds its
+    rows again (a row with a name only becomes a second lead), so the mapping page warns about it."""
+    if not job.file_sha256:
+        return None
+    return (
+        ImportJob.objects.filter(file_sha256=job.file_sha256)
+        .exclude(pk=job.pk)
+        .exclude(status=ImportStatus.UPLOADED)
+        .order_by("-created_at", "-id")
+        .first()
+    )
+
+
+def count_rows(path: Path, *, limit: int) -> int:
+    """The file's non-blank data rows (as the run counts them), counting no further than ``limit + 1``: cheap
+    for any file size, exact up to ``limit``."""
+    key = _file_key(path, f"rows<={limit}")
+    known = _FILE_FACTS.get(key)
+    if known is not None:
+        return int(known)
+    _columns, reader, handle = read_rows(path)
+    count = 0
+    try:
+        for raw in reader:
+            if any(v.strip() for v in raw):
+                count += 1
+                if count > limit:
+                    break
+    except csv.Error as exc:
+        raise BadImportFile(f"The file is not a readable CSV: {exc}") from exc
+    finally:
+        handle.close()
+    _FILE_FACTS[key] = count
+    return count
+
+
+def routes_new_leads(job: ImportJob) -> bool:
+    """Whether the job's new leads are routed (``ROUTE_IMPORTED_MAX``), decided once for the whole file from
+    its number of rows, so the import page can say it before the run starts."""
+    if job.status == ImportStatus.DONE:
+        return job.total_rows <= ROUTE_IMPORTED_MAX
+    try:
+        return count_rows(Path(job.file_path), limit=ROUTE_IMPORTED_MAX) <= ROUTE_IMPORTED_MAX
+    except (OSError, BadImportFile):
+        return job.total_rows <= ROUTE_IMPORTED_MAX
+
+
+# Advisory lock held by a run of an import job for as long as it runs (its session's): a run whose worker died
+# has lost it, so a job ``running`` without it is not running any more.
+_RUN_LOCK = "SELECT pg_try_advisory_lock(hashtext('capture.import'), %s::integer)"
+_RUN_UNLOCK = "SELECT pg_advisory_unlock(hashtext('capture.import'), %s::integer)"
+# A job marked running this recently may be between its start and its run taking the lock.
+STALLED_AFTER_SECONDS = 120
+
+
+def _lock_key(job_id: int) -> int:
+    return job_id % 2_147_483_647
+
+
+def _take_run_lock(job_id: int) -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute(_RUN_LOCK, [_lock_key(job_id)])
+        return bool(cursor.fetchone()[0])
+
+
+def _release_run_lock(job_id: int) -> None:
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(_RUN_UNLOCK, [_lock_key(job_id)])
+    except DatabaseError:  # pragma: no cover - the connection is gone, and the lock with its session
+        pass
+
+
+def is_stalled(job: ImportJob) -> bool:
+    """A job marked ``running`` that no run is running and no worker job is waiting to run: its worker died
+    (killed, out of memory, the machine restarted) after some batches, which stay committed."""
+    if job.status != ImportStatus.RUNNING:
+        return False
+    if job.started_at and (clock.now() - job.started_at).total_seconds() < STALLED_AFTER_SECONDS:
+        return False
+    if not _take_run_lock(job.pk):
+        return False  # a run holds it
+    _release_run_lock(job.pk)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT EXISTS (SELECT 1 FROM procrastinate_jobs WHERE task_name = 'capture.run_import' "
+            "AND status = 'todo' AND args = %s::jsonb)",
+            [json.dumps({"job_id": job.pk})],
+        )
+        queued = bool(cursor.fetchone()[0])
+    return not queued
+
+
+def is_resumable(job: ImportJob) -> bool:
+    return job.status == ImportStatus.FAILED or is_stalled(job)
+
+
+def resume_import(*, job_id: int, defer: bool = True) -> ImportJob:
+    """Run a failed or stalled import again (``capture.run_import``, or by the caller when ``defer`` is false):
+    the run goes on after the last committed batch, so no row is imported twice. Raises ``ImportError_`` for a
+    job that is done, not started or still running."""
+    with transaction.atomic():
+        job = ImportJob.objects.select_for_update().get(pk=job_id)
+        if not is_resumable(job):
+            raise ImportError_("Only a failed import, or one whose run stopped, can be resumed.")
+        job.status, job.error, job.finished_at = ImportStatus.RUNNING, "", None
+        job.save(update_fields=["status", "error", "finished_at"])
+        if defer:
+            procrastinate_app.configure_task("capture.run_import").defer(job_id=job_id)
+    return job
 
 
 # --- per-row normalization (runs in worker processes; pure) -------------------------------------
@@ -529,7 +733,9 @@ def normalize_row(fields: Mapping[str, str], custom: Mapping[str, str], *, defau
     if "country" in fields:
         put("country", _country(fields["country"]))
         country = values.get("country", "")
-    region = default_region or country or None
+    # A number without its country code is read in the row's own country, else in the job's default region
+    # (``normalize.normalize_local_phone``); the error, when neither reads it, is the first region's.
+    region = country or default_region or None
     for name, raw in fields.items():
         if name == "country":
             continue
@@ -540,6 +746,10 @@ def normalize_row(fields: Mapping[str, str], custom: Mapping[str, str], *, defau
                 errors[name] = [str(exc)]
         elif name == "phone":
             e164, error, phone_country, phone_zone = _phone_with_facts(raw, region)
+            if error and country and default_region and country != default_region:
+                second = _phone_with_facts(raw, default_region)
+                if not second[1]:
+                    e164, error, phone_country, phone_zone = second
             put(name, (e164, error))
             fields_phone = values.get("phone", "")
         elif name == "whatsapp_id":
@@ -670,24 +880,28 @@ class ImportSummary:
     phases: dict[str, float] = field(default_factory=dict)
     report_path: str = ""
     gin_merges: int = 0  # merges of the trigram index's pending list while the batches ran (leads.search_index)
+    routes_new_leads: bool = False  # decided once per job (``routes_new_leads``)
 
 
 def rejected_report_path(job_id: int) -> Path:
     return imports_dir() / f"{job_id}-rejected.csv"
 
 
-_DANGEROUS = ("=", "+", "-", "@", "\t", "\r")
+# Characters that make a spreadsheet read a cell as a formula, with their full-width forms (Excel folds them).
+_DANGEROUS = ("=", "+", "-", "@", "\t", "\r", "\n", "\uff1d", "\uff0b", "\uff0d", "\uff20")
 
 
 def safe_cell(value: str) -> str:
-    """A spreadsheet cannot run it as a formula (CSV injection): prefix risky cells with a quote."""
-    return "'" + value if value.startswith(_DANGEROUS) else value
+    """A spreadsheet cannot run it as a formula (CSV injection): prefix risky cells with a quote, also when
+    spaces come first (``" =1+1"``: spreadsheets skip them)."""
+    return "'" + value if value.startswith(_DANGEROUS) or value.lstrip().startswith(_DANGEROUS) else value
 
 
 def _report_writer(path: Path, columns: Sequence[str]) -> tuple[Any, IO[str]]:
-    handle = path.open("w", newline="", encoding="utf-8")
+    # ``utf-8-sig``: the BOM tells Excel the file is UTF-8 (without it, Excel in Spanish shows "JosÃ©").
+    handle = path.open("w", newline="", encoding="utf-8-sig")
     writer = csv.writer(handle)
-    writer.writerow(["row", "field", "message", *columns])
+    writer.writerow(["row", "field", "message", *(safe_cell(c) for c in columns)])
     return writer, handle
 
 
@@ -764,12 +978,25 @@ def run_import(
     Rows are applied in batches of ``BATCH_ROWS``, each in its own transaction that also advances the
     checkpoint ``ImportJob.processed_rows`` (and the counts): a crashed or failed job resumes after the
     last committed batch, so every row becomes exactly one Submission.
+
+    A run holds a session advisory lock on the job while it runs (``is_stalled`` tells a dead run by it); a
+    second run of a job that is running raises ``ImportError_`` and leaves the job alone.
     """
+    if not _take_run_lock(job_id):
+        raise ImportError_(f"Import job {job_id} is already running.")
+    try:
+        return _run_locked(job_id, workers=workers, progress=progress)
+    finally:
+        _release_run_lock(job_id)
+
+
+def _run_locked(job_id: int, *, workers: int | None, progress: Callable[[int, int], None] | None) -> ImportSummary:
     job = ImportJob.objects.get(pk=job_id)
     summary = ImportSummary(job_id=job.pk, report_path=str(rejected_report_path(job.pk)))
     if job.status == ImportStatus.DONE:
         summary.rows, summary.created = job.total_rows, job.created_count
         summary.merged, summary.rejected = job.merged_count, job.rejected_count
+        summary.routes_new_leads = job.total_rows <= ROUTE_IMPORTED_MAX
         return summary
     started = time.perf_counter()
     ImportJob.objects.filter(pk=job.pk).update(
@@ -848,11 +1075,16 @@ def _stage_and_apply(
     path = Path(job.file_path)
     if not path.exists():
         raise BadImportFile(f"The file {job.file_name} is no longer on disk.")
+    done = job.processed_rows  # the checkpoint: rows applied by committed batches of an earlier run
+    if done and job.file_sha256 and sha256_of(path) != job.file_sha256:
+        raise BadImportFile(f"The file {job.file_name} has changed since this import started; it cannot be resumed.")
+    # Exact for files of up to ROUTE_IMPORTED_MAX rows (which decides the routing of the whole job), else estimated.
+    counted = count_rows(path, limit=ROUTE_IMPORTED_MAX)
+    summary.routes_new_leads = counted <= ROUTE_IMPORTED_MAX
+    estimate = counted if summary.routes_new_leads else max(_estimate_rows(path), ROUTE_IMPORTED_MAX + 1)
     columns, reader, handle = read_rows(path)
     validate_mapping(job.mapping, columns)
     plan = [(columns.index(c), t) for c, t in job.mapping.items() if t]
-    estimate = _estimate_rows(path)
-    done = job.processed_rows  # the checkpoint: rows applied by committed batches of an earlier run
     ImportJob.objects.filter(pk=job.pk).update(total_rows=max(estimate, done))
     lead_cols = ", ".join(f"{c} text NOT NULL DEFAULT ''" for c in LEAD_COLUMNS)
     with connection.cursor() as cursor:
@@ -972,6 +1204,29 @@ def _first_or_last(column: str) -> str:
     return f"coalesce(a.{column}[{index}], '')"
 
 
+# Lead columns enrichment may infer from the phone (a row's ``enriched`` says when it did): an inferred value only
+# fills a field the lead has empty, a stated one follows ``SURVIVORSHIP``. As a row-by-row import: the group's
+# surviving stated value if any (and then it applies to a matched lead), else its first inferred value (filling an
+# empty field; later inferred values find it filled).
+INFERABLE = ("country", "time_zone")
+
+
+def _arrays(column: str) -> str:
+    """The group's non-empty values of ``column`` in file order (stated and inferred apart for INFERABLE)."""
+    agg = f"array_agg(s.{column} ORDER BY s.row_no) FILTER (WHERE s.{column} <> ''"
+    if column not in INFERABLE:
+        return f"{agg}) AS {column}"
+    return (f"{agg} AND NOT s.enriched ? '{column}') AS {column},\n"
+            f"{agg} AND s.enriched ? '{column}') AS {column}_inferred")  # fmt: skip
+
+
+def _surviving(column: str) -> str:
+    if column not in INFERABLE:
+        return f"{_first_or_last(column)} AS {column}"
+    return (f"coalesce(nullif({_first_or_last(column)}, ''), a.{column}_inferred[1], '') AS {column}, "
+            f"a.{column} IS NOT NULL AS {column}_stated")  # fmt: skip
+
+
 # A new lead's target key is ``-grp`` (groups are numbered from 1), a matched lead's is its id: leads
 # matched by several groups of the batch fold into one target.
 _TKEY = "CASE WHEN x.lead_id IS NULL THEN -x.grp ELSE x.lead_id END"
@@ -1023,11 +1278,8 @@ def _apply(job: ImportJob, stage: str, summary: ImportSummary) -> tuple[int, int
     # order; custom fields: later rows win per key (as successive merges would). New leads take their
     # ids from the sequence in file order (volatile output columns are computed after the ORDER BY),
     # so ids (and the index entries of leads, submissions and events) grow together.
-    arrays = ",\n".join(
-        f"array_agg(s.{c} ORDER BY s.row_no) FILTER (WHERE s.{c} <> '') AS {c}"
-        for c in (*LEAD_COLUMNS, "company_domain")
-    )
-    fields_sql = ",\n".join(f"{_first_or_last(c)} AS {c}" for c in (*LEAD_COLUMNS, "company_domain"))
+    arrays = ",\n".join(_arrays(c) for c in (*LEAD_COLUMNS, "company_domain"))
+    fields_sql = ",\n".join(_surviving(c) for c in (*LEAD_COLUMNS, "company_domain"))
     seq = "pg_get_serial_sequence('leads_lead', 'id')"
     run("survivorship", f"""
         CREATE TEMP TABLE import_target ON COMMIT DROP AS
@@ -1099,6 +1351,8 @@ def _apply(job: ImportJob, stage: str, summary: ImportSummary) -> tuple[int, int
     for c in LEAD_COLUMNS:
         rule = survivorship.SURVIVORSHIP.get(c, survivorship.DEFAULT_RULE)
         cond = f"t.{c} <> '' AND t.{c} <> l.{c}" + (f" AND l.{c} = ''" if rule == "first_known" else "")
+        if c in INFERABLE:  # an inferred value only fills an empty field (``survivorship.merge_values``)
+            cond += f" AND (t.{c}_stated OR l.{c} = '')"
         change_cases.append(f"'{c}', CASE WHEN {cond} THEN jsonb_build_array(l.{c}, t.{c}) END")
         set_cases.append(f"CASE WHEN {cond} THEN t.{c} ELSE l.{c} END AS {c}")
     change_cases.append(
@@ -1176,7 +1430,7 @@ def _apply(job: ImportJob, stage: str, summary: ImportSummary) -> tuple[int, int
             last_landing_page = '', last_at = excluded.last_at
     """, [source, now, source, now])  # fmt: skip
     _react(UPDATE_EVENT_TYPES, [now])
-    _apply_scoring_and_routing(run)
+    _apply_scoring_and_routing(run, route=summary.routes_new_leads)
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT count(*) FILTER (WHERE ok), count(*) FILTER (WHERE NOT ok) FROM {stage}")  # noqa: S608
         row = cursor.fetchone()
@@ -1361,14 +1615,9 @@ def _react(event_types: Sequence[str], occurred_at: Sequence[Any]) -> None:
                 task.batch_defer(*({"event_id": i} for i in ids[start : start + 1000]))
 
 
-# Imports up to this many new unowned leads route them (one job); bigger ones are a migration of
-# existing data: their leads wait in the team queue for a manager, as the import page says.
-ROUTE_IMPORTED_MAX = 5000
-
-
-def _apply_scoring_and_routing(run: Callable[..., int]) -> None:
-    """Score the created and merged leads of this batch, and route the new unowned ones when the batch is
-    small enough to be a list, not a migration: as jobs deferred in the batch's transaction (scoring 100k
+def _apply_scoring_and_routing(run: Callable[..., int], *, route: bool) -> None:
+    """Score the created and merged leads of this batch, and route the new unowned ones when the job routes
+    (``routes_new_leads``: a list, not a migration): as jobs deferred in the batch's transaction (scoring 100k
     leads inline would triple the import's time; the jobs are committed with the leads, so none is lost)."""
     del run
     with connection.cursor() as cursor:
@@ -1382,7 +1631,7 @@ def _apply_scoring_and_routing(run: Callable[..., int]) -> None:
     for start in range(0, len(lead_ids), SCORE_CHUNK):
         scoring.defer(lead_ids=lead_ids[start : start + SCORE_CHUNK], cause="import")
     unowned = [int(r[0]) for r in rows if r[1]]
-    if unowned and len(unowned) <= ROUTE_IMPORTED_MAX:
+    if unowned and route:
         task = procrastinate_app.configure_task("routing.route_leads")
         for start in range(0, len(unowned), 1000):
             chunk: list[Any] = list(unowned[start : start + 1000])

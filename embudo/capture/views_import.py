@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import csv
+import logging
 import re
 from pathlib import Path
 from typing import Any
 
 from django import forms
 from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
@@ -20,6 +22,8 @@ from django.views.decorators.http import require_http_methods
 from embudo.accounts import selectors as accounts_selectors
 from embudo.capture import imports
 from embudo.capture.models import ImportJob, ImportStatus
+
+logger = logging.getLogger(__name__)
 
 IMPORT_ROLES = frozenset({"admin", "marketing", "manager"})
 REJECTED_SHOWN = 100
@@ -149,11 +153,24 @@ def import_detail(request: HttpRequest, job_id: int) -> HttpResponse:
                 form.add_error(target, " ".join(messages))
         else:
             if getattr(settings, "IMPORT_RUN_INLINE", False):
-                imports.run_import(job_id=job.pk)
+                _run_inline(job.pk)
             else:
                 imports.start_import(job_id=job.pk)
             return redirect("capture_imports:detail", job_id=job.pk)
-    return render(request, "capture/imports/detail.html", {"job": job, "preview": preview, "form": form})
+    context = {
+        "job": job, "preview": preview, "form": form, "earlier": imports.find_earlier_import(job),
+        "routes": imports.routes_new_leads(job), "route_max": imports.ROUTE_IMPORTED_MAX,
+    }  # fmt: skip
+    return render(request, "capture/imports/detail.html", context)
+
+
+def _run_inline(job_id: int) -> None:
+    """Run the import in this request (``IMPORT_RUN_INLINE``, development): a failure is recorded on the job
+    (status failed, its error), which the page shows with a Resume button."""
+    try:
+        imports.run_import(job_id=job_id)
+    except Exception:
+        logger.exception("Import job %s failed", job_id)
 
 
 def _result_context(job: ImportJob) -> dict[str, Any]:
@@ -161,17 +178,25 @@ def _result_context(job: ImportJob) -> dict[str, Any]:
     rejected: list[dict[str, Any]] = []
     report = imports.rejected_report_path(job.pk)
     if job.status == ImportStatus.DONE and job.rejected_count and report.exists():
-        with report.open(newline="", encoding="utf-8") as handle:
+        with report.open(newline="", encoding="utf-8-sig") as handle:
             reader = csv.reader(handle)
             next(reader, None)
             for row in reader:
                 rejected.append({"row": row[0], "field": row[1], "message": row[2], "values": row[3:]})
                 if len(rejected) >= REJECTED_SHOWN:
                     break
+    stalled = imports.is_stalled(job)
     return {
         "percent": min(100, percent),
-        "running": job.status in (ImportStatus.RUNNING,),
+        "running": job.status == ImportStatus.RUNNING and not stalled,
         "applying": job.status == ImportStatus.RUNNING and job.total_rows and job.processed_rows >= job.total_rows,
+        "stalled": stalled,
+        "resumable": job.status == ImportStatus.FAILED or stalled,
+        # Rows left: exact when the run counted the file (files of up to ROUTE_IMPORTED_MAX rows), else estimated.
+        "unprocessed": max(0, job.total_rows - job.processed_rows),
+        "unprocessed_exact": job.total_rows <= imports.ROUTE_IMPORTED_MAX,
+        "routes": imports.routes_new_leads(job),
+        "route_max": imports.ROUTE_IMPORTED_MAX,
         "rejected_rows": rejected,
         "has_report": report.exists() and job.rejected_count > 0,
     }
@@ -183,6 +208,24 @@ def import_progress(request: HttpRequest, job_id: int) -> HttpResponse:
     job = _job(job_id)
     template = "capture/imports/partials/_progress.html" if request.htmx else "capture/imports/detail.html"  # type: ignore[attr-defined]
     return render(request, template, {"job": job, **_result_context(job)})
+
+
+@login_required
+@require_http_methods(["POST"])
+def import_resume(request: HttpRequest, job_id: int) -> HttpResponse:
+    """Resume a failed or stalled import after its last saved batch."""
+    _check_role(request)
+    job = _job(job_id)
+    inline = getattr(settings, "IMPORT_RUN_INLINE", False)
+    try:
+        imports.resume_import(job_id=job.pk, defer=not inline)
+    except imports.ImportError_:
+        messages.error(request, _("This import cannot be resumed: only a failed import, or one whose run stopped, "
+                                  "can be resumed."))  # fmt: skip
+    else:
+        if inline:
+            _run_inline(job.pk)
+    return redirect("capture_imports:detail", job_id=job.pk)
 
 
 @login_required

@@ -65,7 +65,9 @@ def test_upload_preview_map_run_and_report() -> None:
     progress = client.get(f"/capture/imports/{job.pk}/progress/", headers={"HX-Request": "true"})
     assert progress.status_code == 200 and "import-progress-card" in progress.content.decode()
     report = client.get(f"/capture/imports/{job.pk}/rejected.csv")
-    text = b"".join(report.streaming_content).decode()  # type: ignore[attr-defined]
+    body = b"".join(report.streaming_content)  # type: ignore[attr-defined]
+    assert body.startswith(b"\xef\xbb\xbf")  # a UTF-8 BOM, for Excel
+    text = body.decode("utf-8-sig")
     assert text.startswith("row,field,message")
     assert "'=cmd" in text and ",=cmd" not in text
 

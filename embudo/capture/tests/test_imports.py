@@ -92,7 +92,7 @@ def test_import_normalizes_matches_dedupes_and_reports(tmp_path: Path) -> None:
     assert (report.created, report.merged, report.rejected) == (2, 3, 2)
     job = ImportJob.objects.get()
     assert (job.status, job.created_count, job.merged_count, job.rejected_count) == ("done", 2, 3, 2)
-    lines = Path(summary.report_path).read_text().splitlines()
+    lines = Path(summary.report_path).read_text(encoding="utf-8-sig").splitlines()
     assert lines[0].startswith("row,field,message") and any(line.startswith("6,email,") for line in lines)
 
 
@@ -258,7 +258,7 @@ def test_a_failed_import_resumes_after_the_last_committed_batch(
     assert (summary.rows, summary.created, summary.merged, summary.rejected) == (6, 5, 0, 1)
     assert Submission.objects.count() == 6 and Lead.objects.count() == 5
     assert capture_selectors.reconcile().unexplained == 0
-    lines = Path(summary.report_path).read_text().splitlines()
+    lines = Path(summary.report_path).read_text(encoding="utf-8-sig").splitlines()
     assert lines[0].startswith("row,field") and [line.split(",")[0] for line in lines[1:]] == ["7"]
 
 
