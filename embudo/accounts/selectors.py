@@ -35,6 +35,13 @@ def get_user_by_email(email: str) -> User | None:
     return User.objects.filter(email=email.strip().lower()).first()
 
 
+def team_default_country(team_id: int | None) -> str:
+    """The team's default country (ISO code; "" without a team or a country)."""
+    if team_id is None:
+        return ""
+    return Team.objects.filter(pk=team_id).values_list("default_country", flat=True).first() or ""
+
+
 def team_exists(team_id: int) -> bool:
     return Team.objects.filter(pk=team_id).exists()
 

@@ -57,7 +57,10 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[index]
 
 
-def bench_token(email: str = "bench-intake@embudo.local") -> str:
+BENCH_USER_EMAIL = "bench-intake@embudo.local"
+
+
+def bench_token(email: str = BENCH_USER_EMAIL) -> str:
     """An admin user and a fresh API token for the benchmark clients."""
     from embudo.accounts import services as accounts_services
 

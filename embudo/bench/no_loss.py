@@ -127,6 +127,12 @@ def _deferred_client(items: list[tuple[str, dict[str, Any]]], acked: list[str]) 
     connection.close()
 
 
+def _bench_user_id() -> int:
+    from embudo.accounts.models import User
+
+    return int(User.objects.get(email=intake_api.BENCH_USER_EMAIL).pk)
+
+
 def _status(keys: list[str]) -> dict[str, int]:
     from django.db import connection
 
@@ -200,6 +206,7 @@ def run(
     deferred_clients: int = 4,
 ) -> Outcome:
     token = intake_api.bench_token()
+    bench_user_id = _bench_user_id()
     port = port or intake_api.free_port()
     queued = _queued_jobs()
     if queued > MAX_QUEUED_BEFORE:
@@ -256,7 +263,12 @@ def run(
         # Recovery: one worker left running (queued jobs, the minute sweeper, retries).
         if worker.process is None or worker.process.poll() is not None:
             worker.start()
-        acked = acked_api + acked_deferred
+        # The API stores a client's key scoped to its user (``capture.api._stored_key``); the deferred clients
+        # store theirs as given.
+        stored_key = {key: f"u{bench_user_id}:{key}" for key, _payload in api_items}
+        acked = [stored_key[key] for key in acked_api] + acked_deferred
+        for key, stored in stored_key.items():
+            emails[stored], phones[stored] = emails[key], phones[key]
         deadline = time.monotonic() + recovery_timeout
         while time.monotonic() < deadline:
             counts = _retry(lambda: _status(acked))

@@ -31,6 +31,7 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 from procrastinate.contrib.django import app
 
+from embudo.accounts import selectors as accounts_selectors
 from embudo.capture import mapping, services
 from embudo.capture.domain import normalize
 from embudo.capture.models import ConsentRecord, Form, Submission, SubmissionStatus
@@ -131,6 +132,12 @@ def consent_text(form: Form, language: str) -> str:
 
 def thank_you_text(form: Form, language: str) -> str:
     return _in_language({"en": form.thank_you_en, "es": form.thank_you_es}, language)[0]
+
+
+def phone_region(form: Form) -> str:
+    """The country a phone number without its country code is read in when the person gave no country: the
+    form's own default, else its team's."""
+    return form.default_region or accounts_selectors.team_default_country(form.team_id)
 
 
 def allowed_hosts(form: Form) -> list[str]:
@@ -304,7 +311,7 @@ def validate(form: Form, fields: list[FieldDef], data: Mapping[str, str]) -> Val
             if d.lead_field and value:
                 lead_values[d.lead_field] = value
         result.values[d.name] = value
-    normalized = normalize.normalize_lead_fields(lead_values, default_region=form.default_region or None)
+    normalized = normalize.normalize_lead_fields(lead_values, default_region=phone_region(form) or None)
     for d in fields:
         if d.lead_field in normalized.errors and d.name not in result.errors:
             result.errors[d.name] = [_value_error(d.lead_field)]
@@ -378,7 +385,7 @@ def submit_form(
     """Receive one public post of ``form``: anti-bot, validation, store raw, process, double opt-in."""
     fields = visible_fields(form, known_lead_id(data.get(KNOWN_FIELD, "")))
     context = services.ProcessingContext(
-        default_region=form.default_region, team_id=form.team_id, language=language, source=form.source
+        default_region=phone_region(form), team_id=form.team_id, language=language, source=form.source
     )
     reason = suspicion(form, data, meta.ip)
     validation = validate(form, fields, data) if not reason else Validation()
@@ -422,7 +429,7 @@ def receive_post_to_inactive_form(
     reason = "honeypot" if data.get(HONEYPOT, "").strip() else INACTIVE_REASON
     raw = {k: str(v)[:MAX_VALUE] for k, v in data.items() if k != TOKEN_FIELD}
     context = services.ProcessingContext(
-        default_region=form.default_region, team_id=form.team_id, language=language, source=form.source,
+        default_region=phone_region(form), team_id=form.team_id, language=language, source=form.source,
         quarantine_reason=reason,
     )  # fmt: skip
     payload = {"form": form.slug, "language": language, "raw": raw}

@@ -257,3 +257,13 @@ def test_per_ip_limit_counts_that_ips_bot_posts_but_not_its_typos(client: Client
         "rate_limited"
     )
     assert not Lead.objects.filter(email="b@example.com").exists()
+
+
+def test_a_form_without_a_default_region_reads_local_phones_in_its_teams_country(client: Client) -> None:
+    from embudo.accounts.tests.factories import TeamFactory
+
+    form = make_form(default_region="", team=TeamFactory.create(default_country="MX"))
+    response = client.post("/f/contact/", post_data(form, email="mx@example.com", first_name="Lupe",
+                                                    phone="55 1234 5678"))  # fmt: skip
+    assert response.status_code == 200, response.content.decode()[:500]
+    assert Lead.objects.get().phone == "+525512345678"
