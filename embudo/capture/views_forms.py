@@ -77,12 +77,17 @@ def _render_public(
     request: HttpRequest, form: Form, *, frame: bool, language: str, data: Any, errors: dict[str, list[str]],
     values: dict[str, Any], thanks: bool = False, redirect_to: str = "",
 ) -> HttpResponse:  # fmt: skip
-    token = request.COOKIES.get(forms_channel.KNOWN_COOKIE, "") if form.progressive_profiling else ""
+    # "Not you?" (``?forget=1``): someone else on a shared device gets the whole form, and the cookie goes.
+    forget = request.method != "POST" and request.GET.get("forget") == "1"
+    token = request.COOKIES.get(forms_channel.KNOWN_COOKIE, "") if form.progressive_profiling and not forget else ""
     lead_id = forms_channel.known_lead_id(token)
     fields = forms_channel.visible_fields(form, lead_id)
     hidden_meta = {key: str(data.get(key, ""))[:2000] for key in forms_channel.META_FIELDS}
     if not hidden_meta["landing_page"] and not frame:
-        hidden_meta["landing_page"] = request.build_absolute_uri()
+        query = request.GET.copy()
+        query.pop("forget", None)
+        encoded = query.urlencode()
+        hidden_meta["landing_page"] = request.build_absolute_uri(request.path + (f"?{encoded}" if encoded else ""))
     if not hidden_meta["referrer"] and not frame:
         hidden_meta["referrer"] = _referrer(request, {"landing_page": hidden_meta["landing_page"]}, use_header=True)
     rows = [
@@ -101,13 +106,16 @@ def _render_public(
         "hidden_meta": hidden_meta, "fill_token": forms_channel.fill_token(form),
         "known_token": token if lead_id else "", "honeypot": forms_channel.HONEYPOT,
         "thanks": thanks, "thank_you": forms_channel.thank_you_text(form, language), "redirect_to": redirect_to,
-        "action": f"{action}?lang={language}",
+        "action": f"{action}?lang={language}", "forget_url": f"{action}?lang={language}&forget=1",
     }  # fmt: skip
     with translation.override(language):
         response = render(request, "capture/public/frame.html" if frame else "capture/public/page.html", context)
         response.headers["Content-Language"] = language
     if errors:
         response.status_code = 400
+    if forget:
+        secure = request.is_secure()
+        response.delete_cookie(forms_channel.KNOWN_COOKIE, path="/f/", samesite="None" if secure else "Lax")
     if frame:
         response.headers["Content-Security-Policy"] = _frame_ancestors(form)
     response.headers["Cache-Control"] = "no-store"

@@ -188,3 +188,19 @@ def test_embed_script_and_frame_headers(client: Client) -> None:
     assert "X-Frame-Options" not in frame
     assert "https://www.example.com" in frame["Content-Security-Policy"]
     assert client.get("/f/missing/embed.js").status_code == 404
+
+
+def test_not_you_shows_the_whole_form_and_forgets_the_visitor(client: Client) -> None:
+    """A shared device: the next person must not be taken for the first one (whose lead their answers joined)."""
+    form = make_form()
+    client.post("/f/contact/", post_data(form, email="ana.known@example.com", first_name="Anabel"))
+    page = client.get("/f/contact/").content.decode()
+    assert 'name="email"' not in page and "forget=1" in page
+
+    response = client.get("/f/contact/?forget=1")
+    page = response.content.decode()
+    assert 'name="email"' in page and 'name="known_lead_token"' not in page and "forget=1" not in page
+    assert client.cookies[forms_channel.KNOWN_COOKIE].value == ""  # deleted
+    client.post("/f/contact/", post_data(form, email="luis@example.com", first_name="Luis", company="Otra"))
+    assert sorted(Lead.objects.values_list("email", "company_name")) == [
+        ("ana.known@example.com", ""), ("luis@example.com", "Otra")]  # fmt: skip
