@@ -222,3 +222,16 @@ def test_warm_up_reaches_every_thread_of_every_worker(tmp_path: Path, database_u
         server.stop()
         intake_api.cleanup(before)
     assert server_connections == 2 * 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_bench_import_floor_measures_and_leaves_nothing(tmp_path: Path) -> None:
+    call_command("bench", "import-floor", "--rows", "2000", "--output-dir", str(tmp_path), stdout=StringIO())
+    figures = _figures(tmp_path, "import-floor")
+    assert set(figures["cpu_s"]) == {"normalize", "insert_leads", "merge_search_index", "insert_submissions"}
+    assert figures["cpu_s"]["normalize"] > 0
+    assert figures["floor_cpu_s"] == pytest.approx(sum(figures["cpu_s"].values()), abs=0.2)
+    assert Lead.objects.count() == 0
+    from embudo.capture.models import Submission
+
+    assert not Submission.objects.exists()

@@ -94,6 +94,10 @@ class Command(BaseCommand):
         imp.add_argument("--workers", type=int, default=None, help="Normalizer processes (default: up to 2).")
         imp.add_argument("--keep", action="store_true", help="Keep what the import added (default: delete it).")
         imp.add_argument("--output-dir", type=Path, default=None)
+        fl = sub.add_parser("import-floor", help="Least CPU an import of 1M rows needs here.")
+        fl.add_argument("--rows", type=int, default=1_000_000)
+        fl.add_argument("--seed", type=int, default=42)
+        fl.add_argument("--output-dir", type=Path, default=None)
         api = sub.add_parser("intake-api", help="POST /api/v1/leads through gunicorn (2 workers) under load.")
         api.add_argument("--seconds", type=float, default=20.0)
         api.add_argument("--clients", type=int, default=16, help="Concurrent client connections.")
@@ -128,7 +132,7 @@ class Command(BaseCommand):
             self._seed(options)
         elif name == "pages":
             self._pages(options)
-        elif name in ("import", "intake-api", "intake-batch", "no-loss"):
+        elif name in ("import", "import-floor", "intake-api", "intake-batch", "no-loss"):
             self._intake(name, options)
         elif name in ("dedupe", "dedupe-leads"):
             self._dedupe(name, options)
@@ -188,9 +192,11 @@ class Command(BaseCommand):
         self.stdout.write(f"\nWrote {path}")
 
     def _intake(self, name: str, options: dict[str, Any]) -> None:
-        from embudo.bench import import_csv, intake_api, intake_batch, no_loss
+        from embudo.bench import import_csv, import_floor, intake_api, intake_batch, no_loss
 
-        if name == "import":
+        if name == "import-floor":
+            outcome = import_floor.run(rows=options["rows"], seed=options["seed"], stdout=self.stdout)
+        elif name == "import":
             outcome = import_csv.run(
                 rows=options["rows"], seed=options["seed"], workers=options["workers"], keep=options["keep"],
                 stdout=self.stdout,
