@@ -11,7 +11,7 @@ import pytest
 from playwright.sync_api import expect
 
 from embudo.capture.models import ConsentRecord, LeadAttribution, Submission
-from embudo.capture.tests.forms_helpers import make_form
+from embudo.capture.tests.forms_helpers import FIELDS, make_form
 from embudo.leads.models import Lead
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -20,7 +20,8 @@ HOST_PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Partner site</title></head>
 <body><h1>Partner landing page</h1>
 <div id="form-here"></div>
-<script src="{script}" data-target="#form-here" data-title="Contact form" async></script>
+<script src="{script}" data-target="#form-here" data-title="Contact form" data-fields="gclid"
+        data-field-campaign_id="spring-fair" async></script>
 </body></html>"""
 
 
@@ -54,8 +55,10 @@ def test_embedded_form_on_another_origin_creates_lead_with_utm_and_consent(
     page: Any, live_server: Any, other_origin: str
 ) -> None:
     assert "localhost" in live_server.url
-    make_form(allowed_hosts=other_origin.removeprefix("http://"), min_fill_seconds=1)
-    landing = f"{other_origin}/pricing?utm_source=newsletter&utm_medium=email&utm_campaign=launch"
+    hidden = [{"name": name, "type": "hidden", "required": False, "label_en": name, "label_es": name,
+               "maps_to": f"custom:{name}"} for name in ("gclid", "campaign_id")]  # fmt: skip
+    make_form(allowed_hosts=other_origin.removeprefix("http://"), min_fill_seconds=1, fields=[*FIELDS, *hidden])
+    landing = f"{other_origin}/pricing?utm_source=newsletter&utm_medium=email&utm_campaign=launch&gclid=Cj0KCQ"
     page.goto(landing)
     frame = page.frame_locator("iframe[data-embudo-form]")
     frame.get_by_role("textbox", name="Email", exact=True).fill("carmen@example.com")
@@ -68,6 +71,8 @@ def test_embedded_form_on_another_origin_creates_lead_with_utm_and_consent(
 
     lead = Lead.objects.get(email="carmen@example.com")
     assert lead.first_name == "Carmen" and lead.company_name == "Acme"
+    # Hidden fields filled by the embedding site: one from its URL (data-fields), one fixed (data-field-*).
+    assert lead.custom_fields == {"gclid": "Cj0KCQ", "campaign_id": "spring-fair"}
     attribution = LeadAttribution.objects.get(lead_id=lead.pk)
     assert (attribution.first_source, attribution.first_medium, attribution.first_campaign) == (
         "newsletter", "email", "launch",

@@ -1,6 +1,8 @@
 /* Embudo form embed. Usage on any site:
  *   <script src="https://embudo.example.com/f/<slug>/embed.js" async></script>
- * Optional attributes: data-lang="es", data-target="#css-selector", data-title="Contact form".
+ * Optional attributes: data-lang="es", data-target="#css-selector", data-title="Contact form",
+ *   data-fields="gclid,campaign_id" (host page query parameters passed on to the form's hidden fields of
+ *   those names) and data-field-NAME="value" (a fixed value for the hidden field NAME).
  * Injects an iframe of /f/<slug>/frame/ (so submission is same-origin: no CORS, no third-party JS on
  * the form) and passes the host page's URL, referrer and utm_* parameters to it. The iframe reports
  * its height and, after submitting, an allow-listed redirect the server has already checked. */
@@ -17,6 +19,17 @@
   ["utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content"].forEach(function (key) {
     var value = here.get(key);
     if (value) { params.set(key, value); }
+  });
+  // Hidden fields of the form, named by the site that embeds it (nothing else of its URL is passed on).
+  var reserved = ["landing_page", "referrer", "lang"];
+  (script.getAttribute("data-fields") || "").split(",").forEach(function (name) {
+    name = name.trim();
+    var value = name && reserved.indexOf(name) < 0 ? here.get(name) : null;
+    if (value) { params.set(name, value); }
+  });
+  Array.prototype.forEach.call(script.attributes, function (attribute) {
+    var name = attribute.name.indexOf("data-field-") === 0 ? attribute.name.slice(11) : "";
+    if (name && attribute.value && reserved.indexOf(name) < 0) { params.set(name, attribute.value); }
   });
   var lang = script.getAttribute("data-lang");
   if (lang) { params.set("lang", lang); }
